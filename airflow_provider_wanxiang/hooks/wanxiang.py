@@ -1,0 +1,182 @@
+"""The ``wanxiang`` connection turned into a wire client, for workers (sync) and triggers (async).
+
+The hook owns exactly one concern: reading the Airflow connection (API key, region, workspace, optional base
+URL override) and building a :class:`~airflow_provider_wanxiang.client.ClientConfig` from it. Everything
+about the wire protocol lives in :mod:`airflow_provider_wanxiang.client`, which has no Airflow imports.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.sdk import BaseHook
+
+from airflow_provider_wanxiang.client import (
+    DEFAULT_REGION,
+    AsyncWanxiangClient,
+    AuthenticationError,
+    ClientConfig,
+    NotFoundError,
+    PermissionDeniedError,
+    RetryPolicy,
+    TransportError,
+    WanxiangClient,
+    WanxiangError,
+    WanxiangValidationError,
+    resolve_base_url,
+)
+from airflow_provider_wanxiang.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+
+class WanxiangConnectionError(ValueError):
+    """The ``wanxiang`` connection is incomplete or malformed (raised before any network call)."""
+
+
+def client_config_from_connection(
+    conn: Connection,
+    extra: dict[str, Any],
+    *,
+    timeout: float,
+    retry: RetryPolicy,
+) -> ClientConfig:
+    """Build a client configuration from a connection and its already-parsed ``extra``.
+
+    Pure on purpose: the sync and async paths read the connection differently (the async path must not
+    block the triggerer's event loop), then share this function so they cannot disagree.
+
+    :raises WanxiangConnectionError: when the API key is missing or region/workspace/host are invalid.
+    """
+    api_key = (conn.password or "").strip()
+    if not api_key:
+        raise WanxiangConnectionError(
+            f"Connection {conn.conn_id!r}: the API key (password field) is empty; "
+            "set it to a Model Studio API key (sk-...)."
+        )
+    region = extra.get("region") or DEFAULT_REGION
+    workspace_id = extra.get("workspace_id") or None
+    host = _host_with_port(conn.host, conn.port)
+    try:
+        base_url = resolve_base_url(region=region, workspace_id=workspace_id, host=host)
+    except WanxiangValidationError as err:
+        raise WanxiangConnectionError(f"Connection {conn.conn_id!r}: {err}") from None
+    return ClientConfig(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=timeout,
+        retry=retry,
+        workspace_id=workspace_id,
+    )
+
+
+def _host_with_port(host: str | None, port: int | None) -> str | None:
+    """Fold a separately given port into the host override (URI-style connections split them)."""
+    if not host:
+        return None
+    host = host.strip()
+    if port and urlsplit(host if "://" in host else f"//{host}").port is None:
+        if "://" in host:
+            scheme, _, rest = host.partition("://")
+            netloc, sep, path = rest.partition("/")
+            return f"{scheme}://{netloc}:{port}{sep}{path}"
+        netloc, sep, path = host.partition("/")
+        return f"{netloc}:{port}{sep}{path}"
+    return host
+
+
+class WanxiangHook(BaseHook):
+    """Interact with Alibaba Cloud Model Studio Wanxiang (wan2.5 image editing).
+
+    :param wanxiang_conn_id: The ``wanxiang`` connection: API key in ``password``, ``extra.region``
+        (``ap-southeast-1`` or ``cn-beijing``), optional ``extra.workspace_id`` and an optional ``host``
+        that overrides the base URL (an emulator, a gateway or a proxy).
+    :param timeout: Connect/read timeout in seconds for each HTTP request.
+    :param retry_policy: Backoff and retry budget for transient errors; defaults to the client's policy.
+    """
+
+    conn_name_attr = "wanxiang_conn_id"
+    default_conn_name = "wanxiang_default"
+    conn_type = CONNECTION_TYPE
+    hook_name = "Alibaba Cloud Model Studio Wanxiang"
+
+    def __init__(
+        self,
+        wanxiang_conn_id: str = default_conn_name,
+        *,
+        timeout: float = 30.0,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.wanxiang_conn_id = wanxiang_conn_id
+        self.timeout = timeout
+        self.retry_policy = retry_policy or RetryPolicy()
+
+    # -- sync (workers) -------------------------------------------------------------------------------
+    @cached_property
+    def client_config(self) -> ClientConfig:
+        """Configuration read synchronously; never touch this from the triggerer's event loop."""
+        conn = self.get_connection(self.wanxiang_conn_id)
+        return client_config_from_connection(
+            conn, conn.extra_dejson, timeout=self.timeout, retry=self.retry_policy
+        )
+
+    def get_conn(self) -> WanxiangClient:
+        """Return the (cached) synchronous client for this connection."""
+        return self._client
+
+    @cached_property
+    def _client(self) -> WanxiangClient:
+        return WanxiangClient(self.client_config)
+
+    # -- async (triggers) -----------------------------------------------------------------------------
+    async def aget_client_config(self) -> ClientConfig:
+        """Resolve the connection without blocking the event loop (safe inside a trigger's ``run``)."""
+        conn = await get_async_connection(self.wanxiang_conn_id, hook=self)
+        extra = await get_async_extra_dejson(conn)
+        return client_config_from_connection(conn, extra, timeout=self.timeout, retry=self.retry_policy)
+
+    async def aget_conn(self) -> AsyncWanxiangClient:
+        """Return a new async client; use it as ``async with`` so its one HTTP session is closed."""
+        return AsyncWanxiangClient(await self.aget_client_config())
+
+    # -- connection test and UI -----------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        """Make one cheap authenticated call (list one task) and explain what went wrong, if anything."""
+        try:
+            config = self.client_config
+        except WanxiangConnectionError as err:
+            return False, str(err)
+        try:
+            self.get_conn().list_tasks(page_size=1)
+        except AuthenticationError as err:
+            return False, (
+                f"The API key was rejected by {config.base_url} ({err.code}). API keys are region-specific: "
+                "check the key and that the connection's region matches it. "
+                f"[request_id={err.request_id}]"
+            )
+        except (PermissionDeniedError, NotFoundError) as err:
+            return False, f"Access denied by {config.base_url}: {err}. Check the workspace id and region."
+        except TransportError as err:
+            return False, f"Could not reach {config.base_url}: {err}. Check the host, region and network."
+        except WanxiangError as err:
+            return False, f"Unexpected answer from {config.base_url}: {err}"
+        return True, f"Connected to {config.base_url}; the API key is valid."
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Form layout for Airflow 3.1; 3.2+ reads ``ui-field-behaviour`` from the provider info instead.
+
+        There is deliberately no ``get_connection_form_widgets``: on 3.1 it needs wtforms (absent without
+        the FAB provider), and its ImportError would also drop this field behaviour. On 3.1, region and
+        workspace are entered in the Extra JSON; 3.2+ shows them as form fields from ``conn-fields``.
+        """
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }

@@ -1,0 +1,38 @@
+"""Session-wide test set-up: an isolated, fresh AIRFLOW_HOME before anything imports Airflow.
+
+Airflow reads its configuration at import time, so the environment is prepared at the top of this module
+(pytest imports conftest.py before any test module). A reused metadata DB can hide DAG-discovery problems,
+so every test session gets its own home under the system temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="wanxiang-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+# Nothing in the suite may talk to the real service, even by accident.
+for _var in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The session's isolated AIRFLOW_HOME."""
+    return _HOME
+
+
+@pytest.fixture
+def wanxiang_connection_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Remove any ``wanxiang_default`` connection inherited from the caller's environment."""
+    monkeypatch.delenv("AIRFLOW_CONN_WANXIANG_DEFAULT", raising=False)
+    yield

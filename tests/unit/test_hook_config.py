@@ -1,0 +1,75 @@
+"""Connection → client configuration, for every shape a user can write the ``wanxiang`` connection in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk import Connection
+
+from airflow_provider_wanxiang.client import RetryPolicy
+from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, client_config_from_connection
+
+SECRET = "sk-do-not-leak-0123456789"
+
+
+def _config(**conn_kwargs: object):  # type: ignore[no-untyped-def]
+    extra = conn_kwargs.pop("extra", {})
+    conn = Connection(conn_id="wanxiang_default", conn_type="wanxiang", extra=json.dumps(extra), **conn_kwargs)
+    return client_config_from_connection(conn, conn.extra_dejson, timeout=12.0, retry=RetryPolicy())
+
+
+@pytest.mark.parametrize(
+    ("conn_kwargs", "expected"),
+    [
+        ({"password": SECRET}, "https://dashscope-intl.aliyuncs.com/api/v1"),
+        ({"password": SECRET, "extra": {"region": "cn-beijing"}}, "https://dashscope.aliyuncs.com/api/v1"),
+        (
+            {"password": SECRET, "extra": {"region": "ap-southeast-1", "workspace_id": "ws-123"}},
+            "https://ws-123.ap-southeast-1.maas.aliyuncs.com/api/v1",
+        ),
+        (
+            {"password": SECRET, "extra": {"region": "cn-beijing", "workspace_id": "llm-abc"}},
+            "https://llm-abc.cn-beijing.maas.aliyuncs.com/api/v1",
+        ),
+        ({"password": SECRET, "host": "http://127.0.0.1:8765"}, "http://127.0.0.1:8765/api/v1"),
+        ({"password": SECRET, "host": "http://127.0.0.1:8765/api/v1"}, "http://127.0.0.1:8765/api/v1"),
+        # URI-style connections split host and port; the port is folded back in.
+        ({"password": SECRET, "host": "http://127.0.0.1", "port": 9000}, "http://127.0.0.1:9000/api/v1"),
+        (
+            {"password": SECRET, "host": "https://gw.example.com/proxy/api/v1", "extra": {"workspace_id": "w1"}},
+            "https://gw.example.com/proxy/api/v1",
+        ),
+    ],
+)
+def test_base_url_follows_the_connection_contract(conn_kwargs: dict[str, object], expected: str) -> None:
+    config = _config(**conn_kwargs)
+    assert config.base_url == expected
+    assert config.timeout == 12.0
+
+
+def test_workspace_id_is_passed_to_the_client() -> None:
+    assert _config(password=SECRET, extra={"workspace_id": "ws-9"}).workspace_id == "ws-9"
+
+
+def test_missing_api_key_names_the_connection_and_field() -> None:
+    with pytest.raises(WanxiangConnectionError, match=r"'wanxiang_default'.*API key \(password field\)"):
+        _config(password="  ")
+
+
+def test_unknown_region_is_rejected_with_the_allowed_values() -> None:
+    with pytest.raises(WanxiangConnectionError, match="us-east-1") as info:
+        _config(password=SECRET, extra={"region": "us-east-1"})
+    assert "ap-southeast-1" in str(info.value)
+    assert "cn-beijing" in str(info.value)
+
+
+def test_bad_workspace_id_is_rejected() -> None:
+    with pytest.raises(WanxiangConnectionError, match="workspace"):
+        _config(password=SECRET, extra={"workspace_id": "bad/ws"})
+
+
+def test_api_key_never_appears_in_config_repr() -> None:
+    config = _config(password=SECRET)
+    assert SECRET not in repr(config)
+    assert SECRET not in str(config)
