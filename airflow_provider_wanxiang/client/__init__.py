@@ -1,0 +1,154 @@
+"""The DashScope wire client for ``wan2.5-i2i-preview`` image editing, free of Airflow.
+
+Layers, each in its own module:
+
+- :mod:`.endpoints` — region / workspace / host → base URL;
+- :mod:`.limits`, :mod:`.validation`, :mod:`.images` — every field checked before a paid call;
+- :mod:`.models` — typed, immutable request and response values;
+- :mod:`.protocol` — sans-IO: request building and response parsing, shared by both transports;
+- :mod:`.errors` — the error tree keyed on the server ``code``;
+- :mod:`.retry` — the one retry policy (create is retried only when it cannot have been enqueued);
+- :mod:`.sync_client` / :mod:`.async_client` — ``requests`` and ``aiohttp`` transports.
+
+Typical use::
+
+    config = ClientConfig.for_region("sk-...", region="ap-southeast-1")
+    with WanxiangClient(config) as client:
+        created = client.create_task(build_edit_request(prompt="make it blue", images=["photo.png"]))
+        task = client.get_task(created.task_id)
+"""
+
+from __future__ import annotations
+
+from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient
+from airflow_provider_wanxiang.client.config import DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, ClientConfig
+from airflow_provider_wanxiang.client.endpoints import (
+    DEFAULT_MODEL,
+    DEFAULT_REGION,
+    REGIONS,
+    console_task_url,
+    resolve_base_url,
+    validate_region,
+    validate_workspace_id,
+)
+from airflow_provider_wanxiang.client.errors import (
+    AuthenticationError,
+    BadRequestError,
+    ContentModerationError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnsupportedOperationError,
+    WanxiangError,
+    WanxiangValidationError,
+    WanxiangWarning,
+    error_from_response,
+    is_retryable_by_resubmit,
+    parse_retry_after,
+)
+from airflow_provider_wanxiang.client.images import (
+    ImageInfo,
+    ImageInput,
+    bytes_to_data_uri,
+    check_image_bytes,
+    normalize_image,
+    read_image_header,
+    read_local_image,
+)
+from airflow_provider_wanxiang.client.limits import SUPPORTED_MODELS
+from airflow_provider_wanxiang.client.models import (
+    CreatedTask,
+    EditRequest,
+    ImageResult,
+    Task,
+    TaskMetrics,
+    TaskPage,
+    TaskStatus,
+    TaskSummary,
+    UploadPolicy,
+    Usage,
+)
+from airflow_provider_wanxiang.client.protocol import (
+    HttpRequest,
+    UploadRequest,
+    cancel_task_request,
+    create_task_request,
+    get_task_request,
+    list_tasks_request,
+    parse_created,
+    parse_task,
+    parse_task_page,
+    parse_upload_policy,
+    upload_policy_request,
+    validate_task_id,
+)
+from airflow_provider_wanxiang.client.retry import RetryPolicy
+from airflow_provider_wanxiang.client.sync_client import WanxiangClient
+from airflow_provider_wanxiang.client.validation import build_edit_request, normalize_size
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_REGION",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_USER_AGENT",
+    "REGIONS",
+    "SUPPORTED_MODELS",
+    "AsyncWanxiangClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientConfig",
+    "ContentModerationError",
+    "CreatedTask",
+    "EditRequest",
+    "HttpRequest",
+    "ImageInfo",
+    "ImageInput",
+    "ImageResult",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServerError",
+    "Task",
+    "TaskMetrics",
+    "TaskPage",
+    "TaskStatus",
+    "TaskSummary",
+    "TransportError",
+    "UnsupportedOperationError",
+    "UploadPolicy",
+    "UploadRequest",
+    "Usage",
+    "WanxiangClient",
+    "WanxiangError",
+    "WanxiangValidationError",
+    "WanxiangWarning",
+    "build_edit_request",
+    "bytes_to_data_uri",
+    "cancel_task_request",
+    "check_image_bytes",
+    "console_task_url",
+    "create_task_request",
+    "error_from_response",
+    "get_task_request",
+    "is_retryable_by_resubmit",
+    "list_tasks_request",
+    "normalize_image",
+    "normalize_size",
+    "parse_created",
+    "parse_retry_after",
+    "parse_task",
+    "parse_task_page",
+    "parse_upload_policy",
+    "read_image_header",
+    "read_local_image",
+    "resolve_base_url",
+    "upload_policy_request",
+    "validate_region",
+    "validate_task_id",
+    "validate_workspace_id",
+]

@@ -1,0 +1,213 @@
+"""The asynchronous client (``aiohttp``), for triggers running in the triggerer's event loop.
+
+Same methods, same requests, same parsing and same retry decisions as the sync client (all of which live
+in :mod:`~airflow_provider_wanxiang.client.protocol` and :mod:`~airflow_provider_wanxiang.client.retry`);
+only the I/O differs. It never blocks the loop: waits go through the policy's ``async_sleep`` and large
+request bodies are encoded in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aiohttp
+
+from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client.config import ClientConfig
+from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError, shorten
+from airflow_provider_wanxiang.client.models import (
+    CreatedTask,
+    EditRequest,
+    Task,
+    TaskPage,
+    TaskStatus,
+    UploadPolicy,
+)
+from airflow_provider_wanxiang.client.protocol import (
+    HttpRequest,
+    UploadRequest,
+    cancel_task_request,
+    check_upload_response,
+    create_task_request,
+    decode_response,
+    encode_json,
+    get_task_request,
+    list_tasks_request,
+    parse_created,
+    parse_task,
+    parse_task_page,
+    parse_upload_policy,
+    send_headers,
+    upload_file_request,
+    upload_policy_request,
+)
+
+__all__ = ["AsyncWanxiangClient"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R", HttpRequest, UploadRequest)
+
+
+def _transport_error(exc: BaseException, request: HttpRequest | UploadRequest) -> TransportError:
+    where = f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
+    detail = shorten(str(exc) or type(exc).__name__, 200)
+    # Order matters: the SSL and connect-timeout classes are subclasses of the broader ones below.
+    if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
+        return TransportError(f"{where}: TLS error ({detail})", request_sent=False, retryable=False)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return TransportError(f"{where}: could not connect ({detail})", request_sent=False)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return TransportError(f"{where}: connect timeout ({detail})", request_sent=False)
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return TransportError(f"{where}: read timeout ({detail})", request_sent=True)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return TransportError(f"{where}: invalid URL ({detail})", request_sent=False, retryable=False)
+    return TransportError(f"{where}: connection dropped ({type(exc).__name__}: {detail})", request_sent=True)
+
+
+class AsyncWanxiangClient:
+    """Non-blocking client for the wan2.5 image-editing task API over one ``aiohttp.ClientSession``.
+
+    The session is created lazily, inside the running event loop, on the first call, and is owned by
+    the client: use ``async with AsyncWanxiangClient(config) as client:`` or ``await client.aclose()``.
+    A client belongs to the event loop that first used it.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    async def __aenter__(self) -> AsyncWanxiangClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=self._config.connect_timeout, sock_read=self._config.read_timeout
+            )
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        return self._session
+
+    # -- API --------------------------------------------------------------------------------------------
+
+    async def create_task(self, req: EditRequest) -> CreatedTask:
+        """Submit an edit (billed per successful image). Retried only if it cannot have been enqueued."""
+        return parse_created(await self._call(create_task_request(req)))
+
+    async def get_task(self, task_id: str) -> Task:
+        """Read a task; an unknown or expired id comes back as ``TaskStatus.UNKNOWN``, not as an error."""
+        return parse_task(await self._call(get_task_request(task_id)))
+
+    async def cancel_task(self, task_id: str) -> None:
+        """Cancel a PENDING task; a task that started raises ``UnsupportedOperationError``."""
+        await self._call(cancel_task_request(task_id))
+
+    async def list_tasks(
+        self,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        status: TaskStatus | str | None = None,
+        page_no: int = 1,
+        page_size: int = 10,
+        model_name: str | None = None,
+    ) -> TaskPage:
+        """List this account's tasks in a window of at most 24 h (default: the last 24 h)."""
+        request = list_tasks_request(start_time, end_time, status, page_no, page_size, model_name)
+        return parse_task_page(await self._call(request))
+
+    async def get_upload_policy(self, model: str) -> UploadPolicy:
+        """Fetch a short-lived credential for uploading files bound to ``model`` (Beijing region only)."""
+        return parse_upload_policy(await self._call(upload_policy_request(model)))
+
+    async def upload_file(self, data: bytes, filename: str, model: str) -> str:
+        """Upload ``data`` to temporary storage (valid 48 h) and return its ``oss://`` URL for ``model``."""
+        upload = upload_file_request(await self.get_upload_policy(model), data, filename)
+        await self._with_retries(upload, self._upload_once)
+        return upload.oss_url
+
+    # -- transport --------------------------------------------------------------------------------------
+
+    async def _call(self, request: HttpRequest) -> Mapping[str, Any]:
+        return await self._with_retries(request, self._send_once)
+
+    async def _with_retries(self, request: _R, send_once: Callable[[_R, int], Awaitable[_T]]) -> _T:
+        policy = self._config.retry
+        attempt = 1
+        while True:
+            try:
+                return await send_once(request, attempt)
+            except WanxiangError as error:
+                delay = policy.next_delay(error, request, attempt)
+                log_failure(request, error, attempt, delay)
+                if delay is None:
+                    raise
+            await policy.async_sleep(delay)
+            attempt += 1
+
+    async def _send_once(self, request: HttpRequest, attempt: int) -> Mapping[str, Any]:
+        config = self._config
+        headers = send_headers(
+            request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
+        )
+        # A create body may hold three data URIs (tens of MB): encode it off the event loop.
+        body = (
+            await asyncio.to_thread(encode_json, request)
+            if request.kind == "create"
+            else encode_json(request)
+        )
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method,
+                request.url(config.base_url),
+                params=list(request.params),
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            ) as response:
+                content = await response.read()
+                status, response_headers = response.status, response.headers
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc, request) from exc
+        decoded = decode_response(request, status, response_headers, content)
+        log_response(request, status, decoded, attempt)
+        return decoded
+
+    async def _upload_once(self, upload: UploadRequest, attempt: int) -> None:
+        config = self._config
+        form = aiohttp.FormData()
+        for name, value in upload.fields:
+            form.add_field(name, value)
+        form.add_field("file", upload.content, filename=upload.filename, content_type=upload.content_type)
+        session = self._get_session()
+        try:
+            async with session.post(
+                upload.url, data=form, headers={"User-Agent": config.user_agent}, allow_redirects=False
+            ) as response:
+                content = await response.read()
+                status, response_headers = response.status, response.headers
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc, upload) from exc
+        check_upload_response(status, response_headers, content)
+        log_response(upload, status, None, attempt)

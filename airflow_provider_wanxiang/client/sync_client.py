@@ -1,0 +1,209 @@
+"""The synchronous client (``requests``), for Airflow workers.
+
+It only moves bytes: requests are built and responses interpreted by
+:mod:`~airflow_provider_wanxiang.client.protocol`, and retries are decided by the config's
+:class:`~airflow_provider_wanxiang.client.retry.RetryPolicy`, exactly as in the async client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+import requests
+import urllib3.exceptions
+
+from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client.config import ClientConfig
+from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError, shorten
+from airflow_provider_wanxiang.client.models import (
+    CreatedTask,
+    EditRequest,
+    Task,
+    TaskPage,
+    TaskStatus,
+    UploadPolicy,
+)
+from airflow_provider_wanxiang.client.protocol import (
+    HttpRequest,
+    UploadRequest,
+    cancel_task_request,
+    check_upload_response,
+    create_task_request,
+    decode_response,
+    encode_json,
+    get_task_request,
+    list_tasks_request,
+    parse_created,
+    parse_task,
+    parse_task_page,
+    parse_upload_policy,
+    send_headers,
+    upload_file_request,
+    upload_policy_request,
+)
+
+__all__ = ["WanxiangClient"]
+
+_T = TypeVar("_T")
+_R = TypeVar("_R", HttpRequest, UploadRequest)
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """Whether urllib3 failed before a connection existed (refused, DNS, connect timeout, proxy down)."""
+    cause: object = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError):
+        cause = cause.reason
+    while isinstance(cause, urllib3.exceptions.ProxyError):
+        cause = cause.original_error
+    return isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+def _transport_error(exc: requests.RequestException, request: HttpRequest | UploadRequest) -> TransportError:
+    where = f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
+    detail = shorten(str(exc), 200)
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransportError(f"{where}: connect timeout ({detail})", request_sent=False)
+    if isinstance(exc, requests.exceptions.SSLError):
+        # A certificate problem does not go away by itself; the request was never sent.
+        return TransportError(f"{where}: TLS error ({detail})", request_sent=False, retryable=False)
+    if isinstance(exc, requests.ConnectionError):
+        if _never_connected(exc):
+            return TransportError(f"{where}: could not connect ({detail})", request_sent=False)
+        return TransportError(f"{where}: connection dropped ({detail})", request_sent=True)
+    if isinstance(exc, requests.Timeout):
+        return TransportError(f"{where}: read timeout ({detail})", request_sent=True)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+        return TransportError(f"{where}: invalid URL ({detail})", request_sent=False, retryable=False)
+    return TransportError(f"{where}: {type(exc).__name__} ({detail})", request_sent=True)
+
+
+class WanxiangClient:
+    """Blocking client for the wan2.5 image-editing task API over one ``requests.Session``.
+
+    Use it as a context manager, or call :meth:`close`. Every call validates its input before sending and
+    raises a :class:`~airflow_provider_wanxiang.client.errors.WanxiangError` subclass on failure.
+    """
+
+    def __init__(self, config: ClientConfig, *, session: requests.Session | None = None) -> None:
+        self._config = config
+        self._session = session or requests.Session()
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
+
+    def __enter__(self) -> WanxiangClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+
+    # -- API --------------------------------------------------------------------------------------------
+
+    def create_task(self, req: EditRequest) -> CreatedTask:
+        """Submit an edit (billed per successful image). Retried only if it cannot have been enqueued."""
+        return parse_created(self._call(create_task_request(req)))
+
+    def get_task(self, task_id: str) -> Task:
+        """Read a task; an unknown or expired id comes back as ``TaskStatus.UNKNOWN``, not as an error."""
+        return parse_task(self._call(get_task_request(task_id)))
+
+    def cancel_task(self, task_id: str) -> None:
+        """Cancel a PENDING task; a task that started raises ``UnsupportedOperationError``."""
+        self._call(cancel_task_request(task_id))
+
+    def list_tasks(
+        self,
+        start_time: datetime | str | None = None,
+        end_time: datetime | str | None = None,
+        status: TaskStatus | str | None = None,
+        page_no: int = 1,
+        page_size: int = 10,
+        model_name: str | None = None,
+    ) -> TaskPage:
+        """List this account's tasks in a window of at most 24 h (default: the last 24 h)."""
+        request = list_tasks_request(start_time, end_time, status, page_no, page_size, model_name)
+        return parse_task_page(self._call(request))
+
+    def get_upload_policy(self, model: str) -> UploadPolicy:
+        """Fetch a short-lived credential for uploading files bound to ``model`` (Beijing region only)."""
+        return parse_upload_policy(self._call(upload_policy_request(model)))
+
+    def upload_file(self, data: bytes, filename: str, model: str) -> str:
+        """Upload ``data`` to temporary storage (valid 48 h) and return its ``oss://`` URL for ``model``.
+
+        Two steps: fetch an upload policy, then a multipart form POST to the policy's OSS host *without*
+        the API key. The returned URL makes the create call send ``X-DashScope-OssResourceResolve``.
+        """
+        upload = upload_file_request(self.get_upload_policy(model), data, filename)
+        self._with_retries(upload, self._upload_once)
+        return upload.oss_url
+
+    # -- transport --------------------------------------------------------------------------------------
+
+    def _call(self, request: HttpRequest) -> Mapping[str, Any]:
+        return self._with_retries(request, self._send_once)
+
+    def _with_retries(self, request: _R, send_once: Callable[[_R, int], _T]) -> _T:
+        policy = self._config.retry
+        attempt = 1
+        while True:
+            try:
+                return send_once(request, attempt)
+            except WanxiangError as error:
+                delay = policy.next_delay(error, request, attempt)
+                log_failure(request, error, attempt, delay)
+                if delay is None:
+                    raise
+            policy.sleep(delay)
+            attempt += 1
+
+    def _send_once(self, request: HttpRequest, attempt: int) -> Mapping[str, Any]:
+        config = self._config
+        headers = send_headers(
+            request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
+        )
+        try:
+            response = self._session.request(
+                request.method,
+                request.url(config.base_url),
+                params=list(request.params),
+                data=encode_json(request),
+                headers=headers,
+                timeout=(config.connect_timeout, config.read_timeout),
+                allow_redirects=False,
+            )
+            content = response.content
+        except requests.RequestException as exc:
+            raise _transport_error(exc, request) from exc
+        body = decode_response(request, response.status_code, response.headers, content)
+        log_response(request, response.status_code, body, attempt)
+        return body
+
+    def _upload_once(self, upload: UploadRequest, attempt: int) -> None:
+        config = self._config
+        try:
+            response = self._session.post(
+                upload.url,
+                data=list(upload.fields),
+                files=[("file", (upload.filename, upload.content, upload.content_type))],
+                headers={"User-Agent": config.user_agent},
+                timeout=(config.connect_timeout, config.read_timeout),
+                allow_redirects=False,
+            )
+            content = response.content
+        except requests.RequestException as exc:
+            raise _transport_error(exc, upload) from exc
+        check_upload_response(response.status_code, response.headers, content)
+        log_response(upload, response.status_code, None, attempt)

@@ -1,0 +1,604 @@
+"""The sans-IO protocol: requests as the reference specifies them, every documented response shape parsed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_wanxiang.client import (
+    AuthenticationError,
+    ContentModerationError,
+    MalformedResponseError,
+    ServerError,
+    TaskStatus,
+    UploadPolicy,
+    WanxiangValidationError,
+    build_edit_request,
+    cancel_task_request,
+    create_task_request,
+    get_task_request,
+    list_tasks_request,
+    parse_created,
+    parse_task,
+    parse_task_page,
+    parse_upload_policy,
+    upload_policy_request,
+)
+from airflow_provider_wanxiang.client.protocol import (
+    HttpRequest,
+    check_upload_response,
+    decode_response,
+    encode_json,
+    parse_server_time,
+    send_headers,
+    upload_file_request,
+)
+
+UTC = timezone.utc
+
+# -- requests -----------------------------------------------------------------------------------------
+
+
+def test_create_request_matches_the_reference_fusion_example() -> None:
+    req = build_edit_request(
+        prompt="Place the alarm clock from Image 1 next to the vase on the dining table in Image 2.",
+        images=["https://example.com/1.webp", "https://example.com/2.webp"],
+        negative_prompt="low resolution, error, worst quality",
+        n=1,
+        size="1280*1280",
+        seed=12345,
+        prompt_extend=True,
+        watermark=False,
+    )
+    http = create_task_request(req)
+    assert (http.kind, http.method, http.path, http.idempotent) == (
+        "create",
+        "POST",
+        "/services/aigc/image2image/image-synthesis",
+        False,
+    )
+    assert http.headers["X-DashScope-Async"] == "enable"
+    assert http.headers["Content-Type"] == "application/json"
+    assert "X-DashScope-OssResourceResolve" not in http.headers
+    assert "Authorization" not in http.headers
+    assert http.json == {
+        "model": "wan2.5-i2i-preview",
+        "input": {
+            "prompt": "Place the alarm clock from Image 1 next to the vase on the dining table in Image 2.",
+            "images": ["https://example.com/1.webp", "https://example.com/2.webp"],
+            "negative_prompt": "low resolution, error, worst quality",
+        },
+        "parameters": {"size": "1280*1280", "n": 1, "seed": 12345, "prompt_extend": True, "watermark": False},
+    }
+    assert http.url("http://127.0.0.1:8765/api/v1/") == (
+        "http://127.0.0.1:8765/api/v1/services/aigc/image2image/image-synthesis"
+    )
+
+
+def test_create_omits_unset_optionals_and_flags_oss_inputs() -> None:
+    req = build_edit_request(prompt="p", images=["oss://dashscope-instant/a/b.png"])
+    http = create_task_request(req)
+    assert http.json == {
+        "model": "wan2.5-i2i-preview",
+        "input": {"prompt": "p", "images": ["oss://dashscope-instant/a/b.png"]},
+        "parameters": {"n": 1, "prompt_extend": True, "watermark": False},
+    }
+    assert http.headers["X-DashScope-OssResourceResolve"] == "enable"
+
+
+def test_request_repr_hides_the_body() -> None:
+    req = build_edit_request(prompt="p", images=["https://example.com/secret-signed-url.png?sig=abc"])
+    assert "secret-signed-url" not in repr(create_task_request(req))
+    assert "secret-signed-url" not in repr(req)
+
+
+def test_body_is_utf8_json_keeping_non_ascii() -> None:
+    http = create_task_request(build_edit_request(prompt="把裙子换成蓝色", images=["https://e.com/a.png"]))
+    raw = encode_json(http)
+    assert raw is not None and "把裙子换成蓝色".encode() in raw
+    assert json.loads(raw) == http.json
+    assert encode_json(get_task_request("t")) is None
+
+
+def test_task_requests() -> None:
+    get = get_task_request("86ecf553-d340-4e21-af6e-a1b2c3")
+    assert (get.method, get.path, get.idempotent, get.kind) == (
+        "GET",
+        "/tasks/86ecf553-d340-4e21-af6e-a1b2c3",
+        True,
+        "get",
+    )
+    cancel = cancel_task_request("abc")
+    assert (cancel.method, cancel.path, cancel.idempotent, cancel.kind, cancel.json) == (
+        "POST",
+        "/tasks/abc/cancel",
+        True,
+        "cancel",
+        None,
+    )
+
+
+@pytest.mark.parametrize("task_id", ["", "a/b", "../x", "..", "a?b", "a#b", "a b", "a\nb", "a%2Fb", None, 5])
+def test_task_ids_cannot_change_the_path(task_id: object) -> None:
+    for build in (get_task_request, cancel_task_request):
+        with pytest.raises(WanxiangValidationError) as info:
+            build(task_id)  # type: ignore[arg-type]
+        assert info.value.field == "task_id"
+
+
+def test_list_request_defaults_and_filters() -> None:
+    assert list_tasks_request().params == (("page_no", "1"), ("page_size", "10"))
+    start = datetime(2025, 4, 25, 4, 0, 0, tzinfo=UTC)  # 12:00 in Beijing
+    http = list_tasks_request(
+        start_time=start,
+        end_time=start + timedelta(hours=24),
+        status=TaskStatus.SUCCEEDED,
+        page_no=2,
+        page_size=50,
+        model_name="wan2.5-i2i-preview",
+    )
+    assert (http.method, http.path, http.kind, http.idempotent) == ("GET", "/tasks", "list", True)
+    assert dict(http.params) == {
+        "start_time": "20250425120000",
+        "end_time": "20250426120000",
+        "status": "SUCCEEDED",
+        "page_no": "2",
+        "page_size": "50",
+        "model_name": "wan2.5-i2i-preview",
+    }
+    assert dict(list_tasks_request(start_time="20250425120000", status="FAILED").params)["start_time"] == (
+        "20250425120000"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"start_time": datetime(2025, 1, 1)}, "start_time"),  # naive: which timezone?
+        ({"end_time": "2025-01-01"}, "end_time"),
+        (
+            {
+                "start_time": datetime(2025, 1, 1, tzinfo=UTC),
+                "end_time": datetime(2025, 1, 2, 0, 0, 1, tzinfo=UTC),
+            },
+            "end_time",
+        ),
+        ({"status": "DONE"}, "status"),
+        ({"page_no": 0}, "page_no"),
+        ({"page_size": True}, "page_size"),
+    ],
+)
+def test_list_request_validation(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(WanxiangValidationError) as info:
+        list_tasks_request(**kwargs)
+    assert info.value.field == field
+
+
+def test_upload_policy_request() -> None:
+    http = upload_policy_request("wan2.5-i2i-preview")
+    assert (http.method, http.path, http.idempotent, http.kind) == ("GET", "/uploads", True, "upload_policy")
+    assert http.params == (("action", "getPolicy"), ("model", "wan2.5-i2i-preview"))
+
+
+POLICY = UploadPolicy(
+    upload_host="https://dashscope-file-xxx.oss-cn-beijing.aliyuncs.com",
+    upload_dir="dashscope-instant/xxx/2024-07-18/xxx",
+    policy="eyJl...1ZSJ=",
+    signature="eWy...=",
+    oss_access_key_id="LTA-secret-ish",
+    max_file_size_mb=1,
+)
+
+
+def test_upload_form_follows_the_reference_order_with_the_file_last() -> None:
+    upload = upload_file_request(POLICY, b"\x89PNG....", "cat.png")
+    assert upload.url == POLICY.upload_host
+    assert [name for name, _ in upload.fields] == [
+        "OSSAccessKeyId",
+        "Signature",
+        "policy",
+        "key",
+        "x-oss-object-acl",
+        "x-oss-forbid-overwrite",
+        "success_action_status",
+        "x-oss-content-type",
+    ]
+    fields = dict(upload.fields)
+    assert fields["key"] == "dashscope-instant/xxx/2024-07-18/xxx/cat.png"
+    assert fields["success_action_status"] == "200"
+    assert fields["x-oss-content-type"] == "image/png"
+    assert upload.oss_url == "oss://dashscope-instant/xxx/2024-07-18/xxx/cat.png"
+    assert not upload.idempotent
+    assert "LTA-secret-ish" not in repr(upload) and "eWy" not in repr(upload) and "LTA" not in repr(POLICY)
+
+
+@pytest.mark.parametrize("filename", ["", "a/b.png", "..", "c:\\x.png"])
+def test_upload_filename_must_be_plain(filename: str) -> None:
+    with pytest.raises(WanxiangValidationError):
+        upload_file_request(POLICY, b"x", filename)
+
+
+def test_upload_respects_the_policy_size_limit() -> None:
+    upload_file_request(POLICY, b"x" * 1024 * 1024, "ok.png")
+    with pytest.raises(WanxiangValidationError, match="above the upload policy's maximum of 1 MB"):
+        upload_file_request(POLICY, b"x" * (1024 * 1024 + 1), "big.png")
+
+
+def test_send_headers_add_auth_user_agent_and_workspace() -> None:
+    http = get_task_request("t")
+    headers = send_headers(http, api_key="sk-1", user_agent="ua/1", workspace_id="ws-1")
+    assert headers["Authorization"] == "Bearer sk-1"
+    assert headers["User-Agent"] == "ua/1"
+    assert headers["X-DashScope-WorkSpace"] == "ws-1"
+    assert "Authorization" not in http.headers  # the request itself stays credential-free
+    assert "X-DashScope-WorkSpace" not in send_headers(http, api_key="k", user_agent="u")
+
+
+# -- responses (JSON copied from the reference) --------------------------------------------------------
+
+CREATED = {
+    "output": {"task_status": "PENDING", "task_id": "0385dc79-5ff8-4d82-bcb6-xxxxxx"},
+    "request_id": "4909100c-7b5a-9f92-bfe5-xxxxxx",
+}
+PENDING = {
+    "request_id": "r",
+    "output": {
+        "task_id": "t",
+        "task_status": "PENDING",
+        "submit_time": "2025-09-23 22:14:10.800",
+        "task_metrics": {"TOTAL": 1, "SUCCEEDED": 0, "FAILED": 0},
+    },
+}
+RUNNING = {
+    "request_id": "c1209113-8437-424f-a386-xxxxxx",
+    "output": {
+        "task_id": "966cebcd-dedc-4962-af88-xxxxxx",
+        "task_status": "RUNNING",
+        "task_metrics": {"TOTAL": 1, "SUCCEEDED": 0, "FAILED": 0},
+    },
+}
+SUCCEEDED = {
+    "request_id": "d1f2a1be-9c58-48af-b43f-xxxxxx",
+    "output": {
+        "task_id": "7f4836cd-1c47-41b3-b3a4-xxxxxx",
+        "task_status": "SUCCEEDED",
+        "submit_time": "2025-09-23 22:14:10.800",
+        "scheduled_time": "2025-09-23 22:14:10.825",
+        "end_time": "2025-09-23 22:15:23.456",
+        "results": [
+            {
+                "orig_prompt": "Change the floral dress to a vintage-style lace long dress ...",
+                "actual_prompt": "Replace the pink pleated dress with a vintage-style lace long dress ...",
+                "url": "https://dashscope-result-sh.oss-cn-shanghai.aliyuncs.com/xxx.png?Expires=xxx",
+            }
+        ],
+        "task_metrics": {"TOTAL": 1, "FAILED": 0, "SUCCEEDED": 1},
+    },
+    "usage": {"image_count": 1},
+}
+PARTIAL = {
+    "request_id": "45ac7f13-xxxx-xxxx-xxxx-e03c35068d83",
+    "output": {
+        "task_id": "73205176-xxxx-xxxx-xxxx-16bd5d902219",
+        "task_status": "SUCCEEDED",
+        "submit_time": "2023-12-20 21:36:31.896",
+        "scheduled_time": "2023-12-20 21:36:39.009",
+        "end_time": "2023-12-20 21:36:45.913",
+        "results": [
+            {"url": "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/xxx1.png"},
+            {"url": "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/xxx2.png"},
+            {"url": "https://dashscope-result-bj.oss-cn-beijing.aliyuncs.com/xxx3.png"},
+            {"code": "DataInspectionFailed", "message": "Output data may contain inappropriate content."},
+        ],
+        "task_metrics": {"TOTAL": 4, "SUCCEEDED": 3, "FAILED": 1},
+    },
+    "usage": {"image_count": 3},
+}
+FAILED = {
+    "request_id": "e5d70b02-ebd3-98ce-9fe8-759d7d7b107d",
+    "output": {
+        "task_id": "86ecf553-d340-4e21-af6e-xxxxxx",
+        "task_status": "FAILED",
+        "code": "InvalidParameter",
+        "message": "The specified parameter is not valid.",
+        "task_metrics": {"TOTAL": 4, "SUCCEEDED": 0, "FAILED": 4},
+    },
+}
+UNKNOWN = {
+    "request_id": "a4de7c32-7057-9f82-8581-xxxxxx",
+    "output": {"task_id": "502a00b1-19d9-4839-a82f-xxxxxx", "task_status": "UNKNOWN"},
+}
+CANCELED = {
+    "request_id": "r",
+    "output": {
+        "task_id": "t",
+        "task_status": "CANCELED",
+        "submit_time": "2025-09-23 22:14:10.800",
+        "task_metrics": {"TOTAL": 1, "SUCCEEDED": 0, "FAILED": 0},
+    },
+}
+LIST = {
+    "total": 2,
+    "data": [
+        {"api_key_id": "15xxxx", "caller_parent_id": "xxxxxxxxx", "caller_uid": "xxxxxxxxx",
+         "gmt_create": 1745568428109, "model_name": "wanx2.1-kf2v-plus", "region": "cn-beijing",
+         "request_id": "1abfc3c8-dd25-98da-ad0b-xxxxxx", "start_time": 1745568428138, "status": "RUNNING",
+         "task_id": "50e2ccea-abc4-43d7-a0dc-xxxxxx",
+         "user_api_unique_key": "apikey:v1:aigc:image2video:video-synthesis:wanx2.1-kf2v-plus"},
+        {"api_key_id": "15xxxx", "caller_parent_id": "xxxxxxxxx", "caller_uid": "xxxxxxxxx",
+         "end_time": 1745568302481, "gmt_create": 1745568293253, "model_name": "wanx2.1-t2i-turbo",
+         "region": "cn-beijing", "request_id": "f6bf34d9-bf87-9e8b-9ed4-xxxxxx", "start_time": 1745568293273,
+         "status": "SUCCEEDED", "task_id": "3c777dbc-8cc6-4d80-aa90-xxxxxx",
+         "user_api_unique_key": "apikey:v1:aigc:text2image:image-synthesis:wanx2.1-t2i-turbo"},
+    ],
+    "total_page": 1, "page_no": 1, "request_id": "f6756b7e-d0bb-9b74-813a-xxxxxx", "page_size": 10,
+}  # fmt: skip
+POLICY_BODY = {
+    "request_id": "52f4383a-c67d-9f8c-xxxxxx",
+    "data": {
+        "policy": "eyJl...1ZSJ=",
+        "signature": "eWy...=",
+        "upload_dir": "dashscope-instant/xxx/2024-07-18/xxx",
+        "upload_host": "https://dashscope-file-xxx.oss-cn-beijing.aliyuncs.com",
+        "expire_in_seconds": 300,
+        "max_file_size_mb": 100,
+        "capacity_limit_mb": 999999999,
+        "oss_access_key_id": "LTA...",
+        "x_oss_object_acl": "private",
+        "x_oss_forbid_overwrite": "true",
+    },
+}
+
+
+def test_parse_created() -> None:
+    created = parse_created(CREATED)
+    assert created.task_id == "0385dc79-5ff8-4d82-bcb6-xxxxxx"
+    assert created.status is TaskStatus.PENDING
+    assert created.request_id == "4909100c-7b5a-9f92-bfe5-xxxxxx"
+
+
+def test_parse_created_requires_a_task_id() -> None:
+    with pytest.raises(MalformedResponseError):
+        parse_created({"output": {"task_status": "PENDING"}, "request_id": "r"})
+    with pytest.raises(MalformedResponseError):
+        parse_created({"request_id": "r"})
+
+
+def test_parse_succeeded() -> None:
+    task = parse_task(SUCCEEDED)
+    assert task.status is TaskStatus.SUCCEEDED and task.status.is_terminal
+    assert task.request_id == "d1f2a1be-9c58-48af-b43f-xxxxxx"
+    (image,) = task.results
+    assert image.succeeded and image.index == 0
+    assert image.url == "https://dashscope-result-sh.oss-cn-shanghai.aliyuncs.com/xxx.png?Expires=xxx"
+    assert image.actual_prompt is not None and image.actual_prompt.startswith("Replace the pink")
+    assert image.orig_prompt is not None
+    assert task.metrics is not None and (task.metrics.total, task.metrics.succeeded, task.metrics.failed) == (
+        1,
+        1,
+        0,
+    )
+    assert task.usage is not None and task.usage.image_count == 1
+    assert task.code is None and task.failed_images == ()
+    assert "Expires" not in repr(task)  # signed result URLs are capabilities
+
+
+def test_times_are_beijing_wall_clock_turned_into_aware_utc() -> None:
+    task = parse_task(SUCCEEDED)
+    assert task.submit_time == datetime(2025, 9, 23, 14, 14, 10, 800_000, tzinfo=UTC)
+    assert task.scheduled_time == datetime(2025, 9, 23, 14, 14, 10, 825_000, tzinfo=UTC)
+    assert task.end_time == datetime(2025, 9, 23, 14, 15, 23, 456_000, tzinfo=UTC)
+    assert task.submit_time is not None and task.submit_time.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-09-23 22:14:10", datetime(2025, 9, 23, 14, 14, 10, tzinfo=UTC)),
+        ("2025-09-23T22:14:10.800", datetime(2025, 9, 23, 14, 14, 10, 800_000, tzinfo=UTC)),
+        ("2025-09-23 22:14:10.800Z", datetime(2025, 9, 23, 22, 14, 10, 800_000, tzinfo=UTC)),
+        ("2025-09-23 22:14:10+00:00", datetime(2025, 9, 23, 22, 14, 10, tzinfo=UTC)),
+        ("2025-01-01 07:59:59.999", datetime(2024, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC)),
+        ("yesterday", None),
+        ("", None),
+        (None, None),
+        (1745568428109, None),
+    ],
+)
+def test_parse_server_time(raw: object, expected: datetime | None) -> None:
+    assert parse_server_time(raw) == expected
+
+
+def test_parse_partial_failure() -> None:
+    task = parse_task(PARTIAL)
+    assert task.status is TaskStatus.SUCCEEDED
+    assert [image.index for image in task.succeeded_images] == [0, 1, 2]
+    (failed,) = task.failed_images
+    assert (failed.index, failed.code, failed.url) == (3, "DataInspectionFailed", None)
+    assert failed.message == "Output data may contain inappropriate content."
+    assert task.metrics is not None and task.metrics.failed == 1
+    assert task.usage is not None and task.usage.image_count == 3
+
+
+def test_parse_failed() -> None:
+    task = parse_task(FAILED)
+    assert task.status is TaskStatus.FAILED
+    assert (task.code, task.message) == ("InvalidParameter", "The specified parameter is not valid.")
+    assert task.results == () and task.usage is None
+    assert task.metrics is not None and task.metrics.failed == 4
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "terminal"),
+    [
+        (PENDING, TaskStatus.PENDING, False),
+        (RUNNING, TaskStatus.RUNNING, False),
+        (UNKNOWN, TaskStatus.UNKNOWN, True),
+        (CANCELED, TaskStatus.CANCELED, True),
+        (FAILED, TaskStatus.FAILED, True),
+    ],
+)
+def test_parse_other_states(body: dict[str, Any], status: TaskStatus, terminal: bool) -> None:
+    task = parse_task(body)
+    assert task.status is status
+    assert task.status.is_terminal is terminal
+
+
+def test_unknown_state_has_only_id_and_status() -> None:
+    task = parse_task(UNKNOWN)
+    assert (task.task_id, task.submit_time, task.metrics, task.results) == (
+        "502a00b1-19d9-4839-a82f-xxxxxx",
+        None,
+        None,
+        (),
+    )
+
+
+def test_parsing_tolerates_extras_and_odd_values() -> None:
+    body = {
+        "request_id": "r",
+        "surprise": {"nested": True},
+        "output": {
+            "task_id": "t",
+            "task_status": "SUSPENDED",  # in the SDK's enum, not in this API's docs
+            "results": [{"url": "https://x/y.png", "new_field": 1}, "garbage"],
+            "task_metrics": {"total": "2", "succeeded": "1"},
+            "submit_time": "not a time",
+        },
+        "usage": {"image_count": "1"},
+    }
+    task = parse_task(body)
+    assert task.status is TaskStatus.RUNNING  # keep polling; the caller's deadline bounds it
+    assert task.results[0].succeeded and not task.results[1].succeeded
+    assert task.metrics is not None and (task.metrics.total, task.metrics.succeeded, task.metrics.failed) == (
+        2,
+        1,
+        0,
+    )
+    assert task.usage is not None and task.usage.image_count == 1
+    assert task.submit_time is None
+
+
+def test_parse_task_requires_output() -> None:
+    with pytest.raises(MalformedResponseError):
+        parse_task({"request_id": "r"})
+    with pytest.raises(MalformedResponseError):
+        parse_task({"output": {"task_id": "t"}})
+
+
+def test_parse_list() -> None:
+    page = parse_task_page(LIST)
+    assert (page.total, page.total_pages, page.page_no, page.page_size) == (2, 1, 1, 10)
+    assert page.request_id == "f6756b7e-d0bb-9b74-813a-xxxxxx"
+    assert not page.has_next
+    running, done = page.items
+    assert (running.task_id, running.status, running.model_name, running.region) == (
+        "50e2ccea-abc4-43d7-a0dc-xxxxxx",
+        TaskStatus.RUNNING,
+        "wanx2.1-kf2v-plus",
+        "cn-beijing",
+    )
+    assert running.created_time == datetime(2025, 4, 25, 8, 7, 8, 109_000, tzinfo=UTC)
+    assert running.end_time is None
+    assert done.status is TaskStatus.SUCCEEDED
+    assert done.end_time == datetime(2025, 4, 25, 8, 5, 2, 481_000, tzinfo=UTC)
+
+
+def test_parse_list_variants() -> None:
+    assert parse_task_page({"request_id": "r"}).items == ()
+    page = parse_task_page({"tasks": [{"task_id": "a", "status": "PENDING"}], "total": 31, "page_size": 10})
+    assert (len(page.items), page.total_pages, page.has_next) == (1, 4, True)
+    with pytest.raises(MalformedResponseError):
+        parse_task_page({"data": "nope"})
+
+
+def test_parse_upload_policy_with_numbers_or_strings() -> None:
+    policy = parse_upload_policy(POLICY_BODY)
+    assert (policy.expire_in_seconds, policy.max_file_size_mb, policy.capacity_limit_mb) == (
+        300,
+        100,
+        999999999,
+    )
+    assert policy.upload_dir == "dashscope-instant/xxx/2024-07-18/xxx"
+    assert policy.request_id == "52f4383a-c67d-9f8c-xxxxxx"
+    as_strings = {
+        **POLICY_BODY,
+        "data": {**POLICY_BODY["data"], "expire_in_seconds": "300", "max_file_size_mb": "100"},
+    }  # type: ignore[dict-item]
+    again = parse_upload_policy(as_strings)
+    assert (again.expire_in_seconds, again.max_file_size_mb) == (300, 100.0)
+    with pytest.raises(MalformedResponseError, match="signature"):
+        parse_upload_policy({"data": {**POLICY_BODY["data"], "signature": ""}})  # type: ignore[dict-item]
+
+
+# -- decoding raw responses ------------------------------------------------------------------------------
+
+GET = get_task_request("t")
+
+
+def raw(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def test_decode_ok() -> None:
+    assert decode_response(GET, 200, {}, raw(RUNNING)) == RUNNING
+
+
+def test_decode_error_envelope() -> None:
+    body = {"code": "InvalidApiKey", "message": "Invalid API-key provided.", "request_id": "r-1"}
+    with pytest.raises(AuthenticationError) as info:
+        decode_response(GET, 401, {}, raw(body))
+    assert info.value.request_id == "r-1"
+
+
+def test_decode_business_error_with_http_200() -> None:
+    body = {
+        "code": "DataInspectionFailed",
+        "message": "Input data may contain inappropriate content.",
+        "request_id": "r",
+    }
+    with pytest.raises(ContentModerationError):
+        decode_response(
+            create_task_request(build_edit_request(prompt="p", images=["https://e/a.png"])),
+            200,
+            {},
+            raw(body),
+        )
+
+
+@pytest.mark.parametrize("content", [b"<html>proxy says hi</html>", b"", b"[1, 2]", b"\xff\xfe"])
+def test_decode_non_json_success_is_malformed(content: bytes) -> None:
+    with pytest.raises(MalformedResponseError) as info:
+        decode_response(GET, 200, {}, content)
+    assert info.value.request_sent is True and info.value.retryable
+
+
+def test_decode_non_json_error_uses_the_status() -> None:
+    with pytest.raises(ServerError) as info:
+        decode_response(GET, 502, {"Retry-After": "2"}, b"<html>Bad Gateway</html>")
+    assert info.value.retry_after == 2.0 and "Bad Gateway" in info.value.message
+
+
+def test_upload_answers() -> None:
+    check_upload_response(200, {}, b"")
+    check_upload_response(204, {}, b"")
+    xml = (
+        b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>AccessDenied</Code>"
+        b"<Message>Invalid according to Policy: Policy expired.</Message><RequestId>oss-1</RequestId></Error>"
+    )
+    with pytest.raises(Exception) as info:
+        check_upload_response(403, {}, xml)
+    err = info.value
+    assert type(err).__name__ == "PermissionDeniedError"
+    assert "Policy expired" in str(err) and "oss-1" in str(err) and "AccessDenied" in str(err)
+    with pytest.raises(ServerError, match="upload to temporary storage failed"):
+        check_upload_response(500, {}, b"oops")
+
+
+def test_http_request_is_immutable() -> None:
+    with pytest.raises(AttributeError):
+        GET.path = "/other"  # type: ignore[misc]
+    assert isinstance(GET, HttpRequest)
