@@ -75,6 +75,10 @@ class AsyncWanxiangClient:
     The session is created lazily, inside the running event loop, on the first call, and is owned by
     the client: use ``async with AsyncWanxiangClient(config) as client:`` or ``await client.aclose()``.
     A client belongs to the event loop that first used it.
+
+    One difference from ``requests`` that is harmless by construction: after a dropped connection,
+    aiohttp itself resends an *idempotent* request (our GETs) once before our retry policy sees an error.
+    It never resends a POST, so create and cancel go through the policy alone.
     """
 
     def __init__(self, config: ClientConfig) -> None:
