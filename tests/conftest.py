@@ -8,6 +8,7 @@ so every test session gets its own home under the system temp dir.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,14 @@ import pytest
 _HOME = Path(tempfile.mkdtemp(prefix="wanxiang-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).resolve().parent.parent / "dags")
+# dag.test() only runs DAGs whose file is under the DAGs folder: the example DAGs and the test DAGs are
+# copied into the session's own folder.
+_REPO = Path(__file__).resolve().parent.parent
+_DAGS = _HOME / "dags"
+_DAGS.mkdir()
+for _source in [*sorted((_REPO / "dags").glob("*.py")), *sorted((_REPO / "tests" / "dags").glob("*.py"))]:
+    shutil.copy(_source, _DAGS / _source.name)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_DAGS)
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 # Nothing in the suite may talk to the real service, even by accident.

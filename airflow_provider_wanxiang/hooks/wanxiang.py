@@ -23,9 +23,11 @@ from airflow_provider_wanxiang.client import (
     PermissionDeniedError,
     RetryPolicy,
     TransportError,
+    UnsupportedOperationError,
     WanxiangClient,
     WanxiangError,
     WanxiangValidationError,
+    console_task_url,
     resolve_base_url,
 )
 from airflow_provider_wanxiang.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
@@ -118,9 +120,13 @@ class WanxiangHook(BaseHook):
 
     # -- sync (workers) -------------------------------------------------------------------------------
     @cached_property
+    def connection(self) -> Connection:
+        """The connection, read synchronously; never touch this from the triggerer's event loop."""
+        return self.get_connection(self.wanxiang_conn_id)
+
+    @cached_property
     def client_config(self) -> ClientConfig:
-        """Configuration read synchronously; never touch this from the triggerer's event loop."""
-        conn = self.get_connection(self.wanxiang_conn_id)
+        conn = self.connection
         return client_config_from_connection(
             conn, conn.extra_dejson, timeout=self.timeout, retry=self.retry_policy
         )
@@ -132,6 +138,27 @@ class WanxiangHook(BaseHook):
     @cached_property
     def _client(self) -> WanxiangClient:
         return WanxiangClient(self.client_config)
+
+    def console_url(self, wanxiang_task_id: str) -> str:
+        """Best-effort link to the task in the Model Studio console of the connection's region."""
+        region = self.connection.extra_dejson.get("region") or DEFAULT_REGION
+        return console_task_url(region, wanxiang_task_id)
+
+    def cancel_quietly(self, wanxiang_task_id: str) -> bool:
+        """Cancel a PENDING task; return whether it was canceled. Never raises: callers are cleaning up.
+
+        A started task cannot be canceled (the server answers ``UnsupportedOperation``) and still bills.
+        """
+        try:
+            self.get_conn().cancel_task(wanxiang_task_id)
+        except UnsupportedOperationError:
+            self.log.info("Wanxiang task %s has already started; it cannot be canceled", wanxiang_task_id)
+            return False
+        except (WanxiangError, WanxiangConnectionError) as err:
+            self.log.warning("Could not cancel Wanxiang task %s: %s", wanxiang_task_id, err)
+            return False
+        self.log.info("Canceled pending Wanxiang task %s", wanxiang_task_id)
+        return True
 
     # -- async (triggers) -----------------------------------------------------------------------------
     async def aget_client_config(self) -> ClientConfig:

@@ -15,7 +15,9 @@ SECRET = "sk-do-not-leak-0123456789"
 
 def _config(**conn_kwargs: object):  # type: ignore[no-untyped-def]
     extra = conn_kwargs.pop("extra", {})
-    conn = Connection(conn_id="wanxiang_default", conn_type="wanxiang", extra=json.dumps(extra), **conn_kwargs)
+    conn = Connection(
+        conn_id="wanxiang_default", conn_type="wanxiang", extra=json.dumps(extra), **conn_kwargs
+    )
     return client_config_from_connection(conn, conn.extra_dejson, timeout=12.0, retry=RetryPolicy())
 
 
@@ -37,7 +39,11 @@ def _config(**conn_kwargs: object):  # type: ignore[no-untyped-def]
         # URI-style connections split host and port; the port is folded back in.
         ({"password": SECRET, "host": "http://127.0.0.1", "port": 9000}, "http://127.0.0.1:9000/api/v1"),
         (
-            {"password": SECRET, "host": "https://gw.example.com/proxy/api/v1", "extra": {"workspace_id": "w1"}},
+            {
+                "password": SECRET,
+                "host": "https://gw.example.com/proxy/api/v1",
+                "extra": {"workspace_id": "w1"},
+            },
             "https://gw.example.com/proxy/api/v1",
         ),
     ],

@@ -12,7 +12,6 @@ import pytest
 from airflow_provider_wanxiang.client import TaskStatus, build_edit_request
 from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-
 from tests.images import png_data_uri
 
 SECRET = "sk-hook-test-secret-42"
@@ -20,7 +19,7 @@ SECRET = "sk-hook-test-secret-42"
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=(SECRET,), task_seconds=0)) as server:
+    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0)) as server:
         yield server
 
 

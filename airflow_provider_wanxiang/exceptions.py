@@ -1,0 +1,104 @@
+"""Exceptions raised to Airflow when waiting on a Wanxiang task ends badly, one per outcome.
+
+They are chosen from the outcome's status, never from message text, so a DAG author can catch exactly the
+case they care about (for example retry on :class:`WanxiangTaskFailedError` whose ``code`` is an
+``InternalError``, but not on content moderation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout
+
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
+
+
+class WanxiangTaskError(AirflowException):
+    """Base class: waiting on remote task ``wanxiang_task_id`` did not end in success."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        wanxiang_task_id: str,
+        code: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.wanxiang_task_id = wanxiang_task_id
+        self.code = code
+        self.summary = summary or {}
+
+
+class WanxiangTaskFailedError(WanxiangTaskError):
+    """The remote task ended FAILED; ``code``/``message`` are the server's."""
+
+
+class WanxiangTaskCanceledError(WanxiangTaskError):
+    """The remote task was CANCELED (by us on kill/timeout, or by anyone under the same account)."""
+
+
+class WanxiangTaskUnknownError(WanxiangTaskError):
+    """The task id is UNKNOWN: expired (ids live 24 h) or not visible to this API key/workspace."""
+
+
+class WanxiangTaskTimeoutError(WanxiangTaskError):
+    """Our own deadline passed before the remote task finished (a PENDING task is canceled first)."""
+
+
+class WanxiangSensorTimeout(WanxiangTaskTimeoutError, AirflowSensorTimeout):
+    """A sensor's timeout: like every sensor timeout it fails the task without retries."""
+
+
+class WanxiangPartialFailureError(WanxiangTaskError):
+    """The task SUCCEEDED but some images failed, and the caller asked for all-or-nothing."""
+
+
+class WanxiangPollingError(WanxiangTaskError):
+    """Polling gave up: the transient-error budget ran out, or the API answered with a non-retryable error.
+
+    The remote task may still be running; a retry of the Airflow task re-attaches to it.
+    """
+
+
+_EXCEPTION_BY_STATUS: dict[OutcomeStatus, type[WanxiangTaskError]] = {
+    OutcomeStatus.FAILED: WanxiangTaskFailedError,
+    OutcomeStatus.CANCELED: WanxiangTaskCanceledError,
+    OutcomeStatus.UNKNOWN: WanxiangTaskUnknownError,
+    OutcomeStatus.TIMEOUT: WanxiangTaskTimeoutError,
+    OutcomeStatus.ERROR: WanxiangPollingError,
+}
+
+
+def raise_for_outcome(
+    outcome: TaskOutcome,
+    *,
+    require_all_images: bool = False,
+    timeout_error: type[WanxiangTaskError] = WanxiangTaskTimeoutError,
+) -> dict[str, Any]:
+    """Return the URL-free summary of a successful outcome, or raise the exception for its status.
+
+    :param require_all_images: treat a SUCCEEDED task with any failed image as a failure
+        (:class:`WanxiangPartialFailureError`); by default a partial success succeeds, like the API.
+    :param timeout_error: the class for the timeout outcome (sensors use :class:`WanxiangSensorTimeout`).
+    """
+    if outcome.status is OutcomeStatus.SUCCESS:
+        failed = int(outcome.summary.get("images_failed") or 0)
+        if require_all_images and failed:
+            codes = sorted({str(image.get("code")) for image in outcome.summary.get("failed_images", [])})
+            total = outcome.summary.get("images_total")
+            raise WanxiangPartialFailureError(
+                f"Task {outcome.wanxiang_task_id}: {failed} of {total} image(s) failed "
+                f"({', '.join(codes)}) and require_all_images=True.",
+                wanxiang_task_id=outcome.wanxiang_task_id,
+                code=outcome.code,
+                summary=outcome.summary,
+            )
+        return outcome.summary
+    exception = (
+        timeout_error if outcome.status is OutcomeStatus.TIMEOUT else _EXCEPTION_BY_STATUS[outcome.status]
+    )
+    raise exception(
+        outcome.message, wanxiang_task_id=outcome.wanxiang_task_id, code=outcome.code, summary=outcome.summary
+    )

@@ -1,0 +1,285 @@
+"""Operators: submit a wan2.5 edit (and optionally wait for it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, conf
+
+from airflow_provider_wanxiang.client import (
+    DEFAULT_MODEL,
+    EditRequest,
+    Task,
+    TaskStatus,
+    WanxiangError,
+    build_edit_request,
+    create_task_request,
+)
+from airflow_provider_wanxiang.exceptions import (
+    WanxiangTaskError,
+    WanxiangTaskTimeoutError,
+    raise_for_outcome,
+)
+from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
+from airflow_provider_wanxiang.inputs import normalise_image_inputs
+from airflow_provider_wanxiang.links import CONSOLE_URL_XCOM_KEY, WanxiangTaskLink
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
+from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
+from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: XCom key of the URL-free outcome summary (statuses, image counts, usage).
+SUMMARY_XCOM_KEY = "wanxiang_summary"
+#: ``task_state_store`` key (Airflow >= 3.3) remembering the remote task across worker retries.
+STATE_STORE_KEY = "wanxiang_task"
+#: Remote task ids stay queryable for 24 h; remembering them longer is pointless.
+STATE_RETENTION = timedelta(hours=24)
+#: Extra time given to Airflow's own deferral timeout so the trigger's deadline always fires first and the
+#: timeout path (which cancels a PENDING task) runs instead of a bare ``TaskDeferralTimeout``.
+DEFERRAL_GRACE = timedelta(minutes=5)
+DEFAULT_TIMEOUT = timedelta(hours=1)
+_REATTACHABLE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.SUCCEEDED})
+
+
+def _seconds(value: timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class WanxiangSubmitOperator(BaseOperator):
+    """Submit one wan2.5 image edit (single-image editing or 1-3-image fusion) and return its task id.
+
+    Every field is validated before anything is sent (the API bills per output image), the remote task id
+    is pushed to XCom (``return_value`` and the console link) before anything else can fail, and with
+    ``wait_for_completion=True`` the operator waits for the result — in the triggerer when ``deferrable``
+    (no worker slot held), otherwise by polling in the worker.
+
+    On Airflow >= 3.3 the remote task id is also kept in ``task_state_store``: a retry of this task
+    re-attaches to a PENDING/RUNNING/SUCCEEDED task of the same request instead of paying again, and
+    resubmits only when the previous one FAILED, was CANCELED or is UNKNOWN. Older Airflow always submits.
+
+    :param prompt: What to change (required; the server truncates beyond 2000 characters).
+    :param images: 1-3 images: http(s) URLs, ``data:`` URIs, local paths / ``file://``, ``ObjectStoragePath``
+        or ``scheme://[conn_id@]bucket/key`` strings (read through Airflow object storage). Templated, so it
+        may come from an upstream XCom.
+    :param negative_prompt: What to avoid (the server truncates beyond 500 characters).
+    :param n: Number of output images, 1-4. Defaults to 1 (the API's own default is 4, billed per image).
+    :param size: Output size ``"W*H"``; default about 1280*1280 pixels at the last input's aspect ratio.
+    :param seed: 0-2147483647, for reproducible outputs.
+    :param prompt_extend: Let the service rewrite the prompt (adds ``actual_prompt`` to results).
+    :param watermark: Add the "AI-generated" watermark.
+    :param model: The model; only ``wan2.5-i2i-preview`` is served on this endpoint.
+    :param wanxiang_conn_id: The ``wanxiang`` connection.
+    :param wait_for_completion: Wait until the remote task is terminal and fail on a bad outcome.
+    :param deferrable: Wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: Seconds between status queries while waiting.
+    :param timeout: Longest wait (seconds or timedelta); a task still PENDING then is canceled.
+    :param require_all_images: Fail when only some of the ``n`` images succeeded.
+    :param error_budget: Consecutive transient polling errors tolerated before giving up.
+    """
+
+    template_fields: Sequence[str] = (
+        "prompt",
+        "images",
+        "negative_prompt",
+        "n",
+        "size",
+        "seed",
+        "prompt_extend",
+        "watermark",
+        "model",
+        "wanxiang_conn_id",
+    )
+    template_fields_renderers = {"images": "json", "prompt": "py"}
+    operator_extra_links = (WanxiangTaskLink(),)
+    ui_color = "#ffd8b1"
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        images: Any,
+        negative_prompt: str | None = None,
+        n: int = 1,
+        size: str | None = None,
+        seed: int | None = None,
+        prompt_extend: bool = True,
+        watermark: bool = False,
+        model: str = DEFAULT_MODEL,
+        wanxiang_conn_id: str = WanxiangHook.default_conn_name,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: timedelta | float = DEFAULT_TIMEOUT,
+        require_all_images: bool = False,
+        error_budget: int = DEFAULT_ERROR_BUDGET,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.prompt = prompt
+        self.images = images
+        self.negative_prompt = negative_prompt
+        self.n = n
+        self.size = size
+        self.seed = seed
+        self.prompt_extend = prompt_extend
+        self.watermark = watermark
+        self.model = model
+        self.wanxiang_conn_id = wanxiang_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = _seconds(timeout)
+        self.require_all_images = require_all_images
+        self.error_budget = error_budget
+        self.wanxiang_task_id: str | None = None
+
+    @cached_property
+    def hook(self) -> WanxiangHook:
+        return WanxiangHook(self.wanxiang_conn_id)
+
+    # -- submit ---------------------------------------------------------------------------------------
+    def build_request(self) -> EditRequest:
+        """Validate every field (and read object-storage inputs) without any network call to the API."""
+        return build_edit_request(
+            prompt=self.prompt,
+            images=normalise_image_inputs(self.images),
+            negative_prompt=self.negative_prompt,
+            n=int(self.n),
+            size=self.size,
+            seed=None if self.seed is None else int(self.seed),
+            prompt_extend=bool(self.prompt_extend),
+            watermark=bool(self.watermark),
+            model=self.model,
+        )
+
+    def execute(self, context: Context) -> str:
+        request = self.build_request()
+        task_id = self._reattach_or_submit(context, request)
+        if not self.wait_for_completion:
+            return task_id
+        end_time = time.time() + self.timeout
+        task = self.hook.get_conn().get_task(task_id)  # short edits may already be done: skip deferring
+        outcome = outcome_from_task(task)
+        if outcome is None and self.deferrable:
+            self.defer(
+                trigger=WanxiangTaskTrigger(
+                    wanxiang_task_id=task_id,
+                    wanxiang_conn_id=self.wanxiang_conn_id,
+                    end_time=end_time,
+                    poll_interval=self.poll_interval,
+                    error_budget=self.error_budget,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
+            )
+        if outcome is None:
+            outcome = self._poll_in_worker(task, end_time)
+        return self._finish(context, outcome)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
+        outcome = TaskOutcome.from_event(event)
+        self.wanxiang_task_id = outcome.wanxiang_task_id
+        return self._finish(context, outcome)
+
+    def _reattach_or_submit(self, context: Context, request: EditRequest) -> str:
+        store = context.get("task_state_store")  # Airflow >= 3.3 only
+        fingerprint = _fingerprint(request)
+        client = self.hook.get_conn()
+        task_id = self._reattachable_task(store, fingerprint)
+        if task_id is None:
+            created = client.create_task(request)
+            task_id = created.task_id
+            self.log.info("Submitted Wanxiang task %s (request_id=%s)", task_id, created.request_id)
+            if store is not None:
+                store.set(
+                    STATE_STORE_KEY,
+                    {"wanxiang_task_id": task_id, "fingerprint": fingerprint},
+                    retention=STATE_RETENTION,
+                )
+        self.wanxiang_task_id = task_id
+        ti = context["ti"]
+        ti.xcom_push(key="return_value", value=task_id)
+        ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=self.hook.console_url(task_id))
+        return task_id
+
+    def _reattachable_task(self, store: Any, fingerprint: str) -> str | None:
+        """The remote task of an earlier try of this same request, if it is still worth waiting on."""
+        if store is None:
+            return None
+        saved = store.get(STATE_STORE_KEY)
+        if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
+            return None
+        previous = str(saved["wanxiang_task_id"])
+        status = self.hook.get_conn().get_task(previous).status
+        if status in _REATTACHABLE:
+            self.log.info("Re-attaching to Wanxiang task %s from an earlier try (%s)", previous, status.value)
+            return previous
+        self.log.info("Earlier Wanxiang task %s ended %s; submitting again", previous, status.value)
+        return None
+
+    # -- wait -----------------------------------------------------------------------------------------
+    def _poll_in_worker(self, task: Task, end_time: float) -> TaskOutcome:
+        schedule = PollSchedule(
+            wanxiang_task_id=task.task_id,
+            poll_interval=self.poll_interval,
+            end_time=end_time,
+            error_budget=self.error_budget,
+        )
+        client = self.hook.get_conn()
+        result: Task | WanxiangError = task
+        while True:
+            decision = schedule.step(result)
+            if isinstance(decision, TaskOutcome):
+                return decision
+            self.log.info("Waiting %.1f s for Wanxiang task %s", decision, task.task_id)
+            time.sleep(decision)
+            try:
+                result = client.get_task(task.task_id)
+            except WanxiangError as err:
+                self.log.warning("Polling Wanxiang task %s failed: %s", task.task_id, err)
+                result = err
+
+    def _finish(self, context: Context, outcome: TaskOutcome) -> str:
+        return finish_wait(context, outcome, self.hook, require_all_images=self.require_all_images)
+
+    def on_kill(self) -> None:
+        """Cancel the remote task if it is still PENDING (a started edit cannot be canceled)."""
+        if self.wanxiang_task_id:
+            self.hook.cancel_quietly(self.wanxiang_task_id)
+
+
+def finish_wait(
+    context: Context,
+    outcome: TaskOutcome,
+    hook: WanxiangHook,
+    *,
+    require_all_images: bool,
+    timeout_error: type[WanxiangTaskError] = WanxiangTaskTimeoutError,
+) -> str:
+    """End a wait the same way for operator and sensor, deferred or not.
+
+    The summary goes to XCom even on failure (it says which images failed and why); on timeout a still
+    PENDING task is canceled so nobody pays for an edit that nothing waits for any more.
+    """
+    if outcome.summary:
+        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=outcome.summary)
+    if outcome.status is OutcomeStatus.TIMEOUT:
+        hook.cancel_quietly(outcome.wanxiang_task_id)
+    raise_for_outcome(outcome, require_all_images=require_all_images, timeout_error=timeout_error)
+    hook.log.info(outcome.message)
+    return outcome.wanxiang_task_id
+
+
+def _fingerprint(request: EditRequest) -> str:
+    """Identify a request so a retry re-attaches only to a task of the very same edit."""
+    body = create_task_request(request).json
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

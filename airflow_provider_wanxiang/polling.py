@@ -1,0 +1,92 @@
+"""When to poll again and when to stop: the one waiting policy of the trigger and of the worker.
+
+The deferrable path (:class:`~airflow_provider_wanxiang.triggers.wanxiang.WanxiangTaskTrigger`) and the
+in-worker paths (operator ``wait_for_completion`` without deferral, sensor ``poke``) all feed each status
+query's result to :meth:`PollSchedule.step` and either sleep the returned seconds or stop with the returned
+:class:`~airflow_provider_wanxiang.outcomes.TaskOutcome`. They therefore behave identically under 429s, 5xx
+and dropped connections. No I/O and no Airflow here: callers pass the time and what they saw.
+
+Why an absolute deadline: a trigger is re-created after a triggerer restart, so a budget measured from
+``run()`` would start over each time; ``end_time`` is wall-clock epoch seconds fixed when the wait began.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from airflow_provider_wanxiang.client import RetryPolicy, Task, WanxiangError
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
+
+#: Default seconds between status queries. Hundreds of deferred edits at 15 s stay well under the
+#: account-wide 20 QPS task-query limit, and a wan2.5 edit takes 30 s-2 min, so little latency is added.
+DEFAULT_POLL_INTERVAL = 15.0
+#: Consecutive failed status queries tolerated before the wait ends with an ``error`` outcome.
+DEFAULT_ERROR_BUDGET = 8
+#: Spread of each poll interval (±10 %) so many deferred tasks do not query in lock-step.
+POLL_JITTER = 0.1
+
+
+@dataclass
+class PollSchedule:
+    """Per-wait state: the task, the absolute deadline and the count of consecutive transient errors."""
+
+    wanxiang_task_id: str
+    poll_interval: float
+    end_time: float
+    error_budget: int = DEFAULT_ERROR_BUDGET
+    backoff: RetryPolicy = field(default_factory=RetryPolicy)
+    consecutive_errors: int = 0
+
+    def step(self, result: Task | WanxiangError, now: float | None = None) -> TaskOutcome | float:
+        """Decide after one status query: the terminal outcome, or how many seconds to sleep.
+
+        The last query happens at the deadline itself (sleeps are capped to the time left), so a task that
+        finished just in time is reported as finished rather than timed out.
+        """
+        now = time.time() if now is None else now
+        if isinstance(result, WanxiangError):
+            sleep = self._after_error(result)
+            if sleep is None:
+                return TaskOutcome(
+                    status=OutcomeStatus.ERROR,
+                    wanxiang_task_id=self.wanxiang_task_id,
+                    message=(
+                        f"Gave up polling task {self.wanxiang_task_id} after {self.consecutive_errors} "
+                        f"consecutive error(s); the last one: {result}. "
+                        "The remote task may still be running; a retry re-attaches to it."
+                    ),
+                    code=result.code,
+                )
+        else:
+            outcome = outcome_from_task(result)
+            if outcome is not None:
+                return outcome
+            self.consecutive_errors = 0
+            sleep = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
+        remaining = self.end_time - now
+        if remaining <= 0:
+            return TaskOutcome(
+                status=OutcomeStatus.TIMEOUT,
+                wanxiang_task_id=self.wanxiang_task_id,
+                message=(
+                    f"Task {self.wanxiang_task_id} did not finish before the deadline "
+                    f"({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(self.end_time))})."
+                ),
+            )
+        return max(0.0, min(sleep, remaining))
+
+    def _after_error(self, error: WanxiangError) -> float | None:
+        """Back off after a failed query, or ``None`` to give up.
+
+        Non-retryable errors (a revoked key, a 4xx) end the wait at once; retryable ones back off with
+        jitter, honour ``Retry-After`` and count against the budget. The floor of a quarter poll interval
+        keeps a burst of errors from turning into a burst of queries.
+        """
+        if not error.retryable:
+            return None
+        self.consecutive_errors += 1
+        if self.consecutive_errors > self.error_budget:
+            return None
+        return max(self.backoff.delay(self.consecutive_errors, error.retry_after), self.poll_interval / 4)

@@ -1,0 +1,151 @@
+"""Deferrable waiting on one remote Wanxiang task, in the triggerer.
+
+The trigger only polls; submission always happens in the worker, so a triggerer restart (which re-creates the
+trigger from its kwargs and runs it again) can never pay for a second edit. It is pure asyncio: the
+connection is resolved without blocking the event loop, one aiohttp session serves the whole wait, and every
+sleep is ``asyncio.sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_wanxiang.client import (
+    AsyncWanxiangClient,
+    RetryPolicy,
+    Task,
+    UnsupportedOperationError,
+    WanxiangError,
+)
+from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
+from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
+
+try:  # Airflow >= 3.2 serialises trigger kwargs with the Task SDK's serde
+    from airflow.sdk.serde import deserialize, serialize
+except ImportError:  # Airflow 3.1
+    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+
+#: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
+#: Retry-After handling live in one place (and are visible in the triggerer log).
+_SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
+
+
+class WanxiangTaskTrigger(BaseTrigger):
+    """Poll a remote task until it is terminal, the deadline passes, or polling must give up.
+
+    Yields exactly one event, a :class:`~airflow_provider_wanxiang.outcomes.TaskOutcome` payload: success
+    (SUCCEEDED, also when only some images succeeded), failed, canceled, unknown, timeout or error. Events and
+    kwargs hold ids, numbers and codes only — never the API key or result URLs.
+
+    :param wanxiang_task_id: The remote task id returned by the create call.
+    :param wanxiang_conn_id: The ``wanxiang`` connection to poll with.
+    :param end_time: Absolute deadline, epoch seconds (survives triggerer restarts).
+    :param poll_interval: Seconds between status queries (±10 % jitter).
+    :param error_budget: Consecutive transient failures tolerated before an ``error`` event.
+    :param request_timeout: Per-request connect/read timeout in seconds.
+    """
+
+    def __init__(
+        self,
+        *,
+        wanxiang_task_id: str,
+        end_time: float,
+        wanxiang_conn_id: str = WanxiangHook.default_conn_name,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        error_budget: int = DEFAULT_ERROR_BUDGET,
+        request_timeout: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.wanxiang_task_id = wanxiang_task_id
+        self.wanxiang_conn_id = wanxiang_conn_id
+        self.end_time = float(end_time)
+        self.poll_interval = float(poll_interval)
+        self.error_budget = int(error_budget)
+        self.request_timeout = float(request_timeout)
+        self._check_kwargs_round_trip()
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "wanxiang_task_id": self.wanxiang_task_id,
+                "wanxiang_conn_id": self.wanxiang_conn_id,
+                "end_time": self.end_time,
+                "poll_interval": self.poll_interval,
+                "error_budget": self.error_budget,
+                "request_timeout": self.request_timeout,
+            },
+        )
+
+    def _check_kwargs_round_trip(self) -> None:
+        """Fail in the worker, at construction, if the kwargs would not survive the trip to the triggerer."""
+        _, kwargs = self.serialize()
+        if deserialize(serialize(kwargs)) != kwargs:
+            raise TypeError(f"WanxiangTaskTrigger kwargs do not round-trip through serde: {kwargs!r}")
+
+    def _hook(self) -> WanxiangHook:
+        return WanxiangHook(self.wanxiang_conn_id, timeout=self.request_timeout, retry_policy=_SINGLE_ATTEMPT)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            client = await self._hook().aget_conn()
+        except (WanxiangConnectionError, WanxiangError) as err:
+            failure = TaskOutcome(
+                status=OutcomeStatus.ERROR,
+                wanxiang_task_id=self.wanxiang_task_id,
+                message=f"Cannot poll task {self.wanxiang_task_id}: {err}",
+            )
+            yield TriggerEvent(failure.to_event())
+            return
+        async with client:
+            outcome = await self._wait(client)
+        yield TriggerEvent(outcome.to_event())
+
+    async def _wait(self, client: AsyncWanxiangClient) -> TaskOutcome:
+        schedule = PollSchedule(
+            wanxiang_task_id=self.wanxiang_task_id,
+            poll_interval=self.poll_interval,
+            end_time=self.end_time,
+            error_budget=self.error_budget,
+        )
+        while True:
+            result: Task | WanxiangError
+            try:
+                result = await client.get_task(self.wanxiang_task_id)
+            except WanxiangError as err:
+                result = err
+            decision = schedule.step(result)
+            if isinstance(decision, TaskOutcome):
+                return decision
+            if isinstance(result, WanxiangError):
+                self.log.warning(
+                    "Polling %s failed (%s); retrying in %.1f s", self.wanxiang_task_id, result, decision
+                )
+            else:
+                self.log.info(
+                    "Task %s is %s; next check in %.1f s",
+                    self.wanxiang_task_id,
+                    result.status.value,
+                    decision,
+                )
+            await asyncio.sleep(decision)
+
+    async def on_kill(self) -> None:
+        """Cancel the remote task when a user kills the deferred task (Airflow >= 3.3 calls this).
+
+        Only a PENDING task can be canceled; a RUNNING one finishes (and is billed) regardless, which the
+        server reports as ``UnsupportedOperation``. Never called on a triggerer restart, so a restart never
+        cancels work.
+        """
+        async with await self._hook().aget_conn() as client:
+            try:
+                await client.cancel_task(self.wanxiang_task_id)
+            except UnsupportedOperationError:
+                self.log.info("Task %s had already started; it cannot be canceled", self.wanxiang_task_id)
+            else:
+                self.log.info("Canceled pending task %s", self.wanxiang_task_id)

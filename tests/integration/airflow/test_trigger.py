@@ -1,0 +1,196 @@
+"""``WanxiangTaskTrigger`` driven directly (as the triggerer would) against the emulator over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_wanxiang.client import ClientConfig, WanxiangClient, build_edit_request
+from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
+from tests.images import png_data_uri
+
+SECRET = "sk-trigger-secret-7"
+CONN_ID = "wx_trigger"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0.5)) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _connection(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.reset()
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url}),
+    )
+
+
+def _submit(emulator: EmulatorServer, prompt: str, n: int = 1) -> str:
+    with WanxiangClient(ClientConfig(api_key=SECRET, base_url=emulator.base_url)) as client:
+        request = build_edit_request(prompt=prompt, images=[png_data_uri(512, 512)], n=n, seed=1)
+        return client.create_task(request).task_id
+
+
+def _trigger(task_id: str, **kwargs: Any) -> WanxiangTaskTrigger:
+    params: dict[str, Any] = {
+        "wanxiang_task_id": task_id,
+        "wanxiang_conn_id": CONN_ID,
+        "end_time": time.time() + 60,
+        "poll_interval": 0.2,
+    }
+    params.update(kwargs)
+    return WanxiangTaskTrigger(**params)
+
+
+async def _events(trigger: WanxiangTaskTrigger) -> list[dict[str, Any]]:
+    """Drain the trigger completely, to check it yields exactly one event and then stops."""
+    return [event.payload async for event in trigger.run()]
+
+
+def _only(events: list[dict[str, Any]]) -> dict[str, Any]:
+    assert len(events) == 1, events
+    text = json.dumps(events[0])
+    assert "http" not in text, "events must not carry (signed) URLs"
+    assert SECRET not in text
+    return events[0]
+
+
+async def test_succeeded_task_yields_one_success_event(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "make it teal [seconds:0.6]")
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "success"
+    assert event["wanxiang_task_id"] == task_id
+    assert event["summary"]["images_succeeded"] == 1
+    assert event["summary"]["image_count"] == 1
+    assert emulator.stats()["task_queries"] >= 2  # it waited through PENDING/RUNNING
+
+
+async def test_partial_failure_is_a_success_with_the_failed_image_listed(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "two variants [partial:1]", n=2)
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "success"
+    assert event["summary"]["images_failed"] == 1
+    assert event["summary"]["failed_images"][0]["code"] == "DataInspectionFailed"
+
+
+async def test_failed_task_carries_the_server_code(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "break [fail:InternalError.Algo]")
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "failed"
+    assert event["code"] == "InternalError.Algo"
+
+
+async def test_unknown_task_id_ends_the_wait(emulator: EmulatorServer) -> None:
+    event = _only(await _events(_trigger("00000000-0000-4000-8000-000000000000")))
+    assert event["status"] == "unknown"
+
+
+async def test_transient_errors_are_retried_then_succeed(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "ok [seconds:0]")
+    emulator.inject_faults(
+        "get",
+        [{"status": 503, "code": "ServiceUnavailable", "message": "busy"}, {"drop": True}, {"status": 500}],
+    )
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "success"
+    assert emulator.stats()["faults_injected"] == 3
+
+
+async def test_retry_after_is_honoured(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "ok [seconds:0]")
+    emulator.inject_faults(
+        "get", [{"status": 429, "code": "Throttling", "message": "slow", "retry_after": 1}]
+    )
+    started = time.monotonic()
+    event = _only(await _events(_trigger(task_id, poll_interval=0.1)))
+    assert event["status"] == "success"
+    assert time.monotonic() - started >= 0.9  # waited what the server asked, not the 0.1 s interval
+
+
+async def test_exhausted_error_budget_ends_with_an_error_event(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "ok [seconds:0]")
+    emulator.inject_faults("get", [{"status": 503, "code": "ServiceUnavailable", "message": "x"}] * 4)
+    event = _only(await _events(_trigger(task_id, error_budget=2, poll_interval=0.1)))
+    assert event["status"] == "error"
+    assert "3 consecutive error(s)" in event["message"]
+    assert event["code"] == "ServiceUnavailable"
+
+
+async def test_non_retryable_error_ends_at_once(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = _submit(emulator, "ok")
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        json.dumps({"conn_type": "wanxiang", "password": "sk-revoked", "host": emulator.url}),
+    )
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "error"
+    assert event["code"] == "InvalidApiKey"
+    assert "sk-revoked" not in json.dumps(event)
+
+
+async def test_deadline_in_the_past_times_out_after_one_last_check(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "slow [seconds:30]")
+    event = _only(await _events(_trigger(task_id, end_time=time.time() + 0.5)))
+    assert event["status"] == "timeout"
+    assert emulator.stats()["task_queries"] >= 2
+
+
+async def test_deadline_is_absolute_so_a_recreated_trigger_keeps_it(emulator: EmulatorServer) -> None:
+    """A triggerer restart re-creates the trigger from its kwargs: the deadline must not move."""
+    task_id = _submit(emulator, "slow [seconds:30]")
+    original = _trigger(task_id, end_time=time.time() + 0.4)
+    classpath, kwargs = original.serialize()
+    assert classpath == "airflow_provider_wanxiang.triggers.wanxiang.WanxiangTaskTrigger"
+    await asyncio.sleep(0.5)
+    recreated = WanxiangTaskTrigger(**kwargs)
+    started = time.monotonic()
+    event = _only(await _events(recreated))
+    assert event["status"] == "timeout"
+    assert time.monotonic() - started < 5
+
+
+async def test_on_kill_cancels_a_pending_task(emulator: EmulatorServer) -> None:
+    emulator.configure(max_concurrent=1, over_concurrency="queue")
+    try:
+        _submit(emulator, "occupies the only slot [seconds:30]")
+        queued = _submit(emulator, "queued behind it")
+        await _trigger(queued).on_kill()
+        event = _only(await _events(_trigger(queued)))
+    finally:
+        emulator.configure(max_concurrent=5, over_concurrency="reject")
+    assert event["status"] == "canceled"
+    assert emulator.stats()["cancels"] == 1
+
+
+async def test_on_kill_of_a_running_task_does_not_raise(emulator: EmulatorServer) -> None:
+    task_id = _submit(emulator, "running [seconds:30]")
+    await asyncio.sleep(0.3)
+    await _trigger(task_id).on_kill()  # UnsupportedOperation is expected and swallowed
+
+
+def test_kwargs_round_trip_through_serde() -> None:
+    try:
+        from airflow.sdk.serde import deserialize, serialize
+    except ImportError:
+        from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+    trigger = _trigger("abc", end_time=1_900_000_000.5)
+    classpath, kwargs = trigger.serialize()
+    restored = deserialize(serialize(kwargs))
+    assert restored == kwargs
+    assert WanxiangTaskTrigger(**restored).serialize() == (classpath, kwargs)
+    assert all(isinstance(value, (str, int, float)) for value in kwargs.values())
+
+
+def test_repr_holds_no_secret() -> None:
+    assert SECRET not in repr(_trigger("abc"))
