@@ -1,0 +1,85 @@
+"""Counters for tests and benchmarks (``GET /_emulator/stats``).
+
+Tests assert on *what the server saw* (one create, not two; polls per task; no request beyond the rate
+limit), which the client cannot fake. Per-status counts are computed from the task store on demand, since
+task states are computed lazily from the clock.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_wanxiang.emulator.state import FINAL_STATUSES, Task
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    tasks_created: int = 0
+    task_queries: int = 0
+    cancels: int = 0
+    lists: int = 0
+    upload_policies: int = 0
+    uploads: int = 0
+    result_downloads: int = 0
+    faults_injected: int = 0
+    rejected: collections.Counter[str] = field(default_factory=collections.Counter)
+    faults_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    def snapshot(self, tasks: list[Task], now: float) -> dict[str, Any]:
+        final: dict[str, int] = dict.fromkeys(FINAL_STATUSES, 0)
+        current: collections.Counter[str] = collections.Counter()
+        images = 0
+        for task in tasks:
+            status = task.status_at(now, math.inf)  # expiry hides a task, it does not change its fate
+            current[status] += 1
+            if status in final:
+                final[status] += 1
+            if status == "SUCCEEDED":
+                images += task.succeeded_images()
+        return {
+            "requests": self.requests,
+            "tasks_created": self.tasks_created,
+            "task_queries": self.task_queries,
+            "cancels": self.cancels,
+            "lists": self.lists,
+            "upload_policies": self.upload_policies,
+            "uploads": self.uploads,
+            "result_downloads": self.result_downloads,
+            "final_status": final,
+            "status_now": dict(current),
+            "images_succeeded": images,
+            "rejected": dict(self.rejected),
+            "faults_injected": self.faults_injected,
+            "faults_by_route": dict(self.faults_by_route),
+            "peak_concurrency": peak_concurrency(tasks),
+            "peak_running": peak_concurrency(tasks, running_only=True),
+        }
+
+
+def peak_concurrency(tasks: list[Task], running_only: bool = False) -> int:
+    """Most tasks of one account PENDING or RUNNING (or only RUNNING) at one moment.
+
+    PENDING+RUNNING is what the reject-mode limit bounds; RUNNING is what queue mode bounds.
+    """
+    by_account: dict[str, list[tuple[float, int]]] = {}
+    for task in tasks:
+        if running_only and task.canceled_at is not None:
+            continue  # only PENDING tasks can be cancelled: it never ran
+        begin = task.start if running_only else task.created
+        stop = task.canceled_at if task.canceled_at is not None else task.end
+        if stop <= begin:
+            continue
+        events = by_account.setdefault(task.account, [])
+        events.append((begin, 1))
+        events.append((stop, -1))
+    peak = 0
+    for events in by_account.values():
+        level = 0
+        for _, delta in sorted(events):  # at equal times -1 sorts first: an end frees the slot
+            level += delta
+            peak = max(peak, level)
+    return peak

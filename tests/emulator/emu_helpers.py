@@ -1,0 +1,135 @@
+"""Helpers shared by the emulator tests: image makers, an ``Emu`` request wrapper, a loopback image host.
+
+A uniquely named module (not ``conftest``) so test modules can import it without clashing with other
+directories' conftest files.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import requests
+from PIL import Image
+
+from airflow_provider_wanxiang.emulator import EmulatorServer
+
+CREATE = "/services/aigc/image2image/image-synthesis"
+MODEL = "wan2.5-i2i-preview"
+
+
+def png_bytes(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 80, 40)) -> bytes:
+    """A small PNG with a gradient-free but coloured body and a marker square (cheap to encode)."""
+    image = Image.new("RGB", (width, height), colour)
+    image.paste((20, 20, 220), (width // 4, height // 4, width // 2, height // 2))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def data_uri(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def decode_png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    return image
+
+
+@dataclass
+class Emu:
+    """A running emulator plus request helpers bound to its first key."""
+
+    server: EmulatorServer
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def base(self) -> str:
+        return self.server.base_url
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {key or self.server.api_key}",
+            "X-DashScope-Async": "enable",
+            **extra,
+        }
+
+    def create_raw(self, body: Any, key: str | None = None, **headers: str) -> requests.Response:
+        return self.session.post(
+            self.base + CREATE, json=body, headers=self.headers(key, **headers), timeout=30
+        )
+
+    def create(
+        self,
+        images: list[str] | None = None,
+        prompt: str = "make it brighter",
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **parameters: Any,
+    ) -> requests.Response:
+        body = {
+            "model": MODEL,
+            "input": {"prompt": prompt, "images": images or [data_uri(png_bytes())]},
+            "parameters": {"n": 1, **parameters},
+        }
+        return self.create_raw(body, key, **(headers or {}))
+
+    def create_ok(self, *args: Any, **kwargs: Any) -> str:
+        response = self.create(*args, **kwargs)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["output"]["task_status"] == "PENDING"
+        return str(body["output"]["task_id"])
+
+    def get(self, task_id: str, key: str | None = None) -> dict[str, Any]:
+        response = self.session.get(f"{self.base}/tasks/{task_id}", headers=self.headers(key), timeout=30)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def cancel(self, task_id: str, key: str | None = None) -> requests.Response:
+        return self.session.post(f"{self.base}/tasks/{task_id}/cancel", headers=self.headers(key), timeout=30)
+
+    def list(self, key: str | None = None, **params: Any) -> requests.Response:
+        return self.session.get(f"{self.base}/tasks", params=params, headers=self.headers(key), timeout=30)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.request(method, f"{self.server.url}/_emulator/{path}", timeout=30, **kwargs)
+
+
+def error_of(response: requests.Response) -> tuple[int, str, str]:
+    """``(status, code, message)`` of a DashScope error answer, checking the envelope on the way."""
+    body = response.json()
+    assert set(body) == {"code", "message", "request_id"}, body
+    assert len(body["request_id"]) == 36
+    return response.status_code, body["code"], body["message"]
+
+
+class ImageHandler(BaseHTTPRequestHandler):
+    files: dict[str, tuple[int, bytes]] = {}
+
+    def do_GET(self) -> None:
+        status, body = self.files.get(self.path, (404, b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", "image/png" if status == 200 else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class ImageHost:
+    """Serves registered bytes at ``http://127.0.0.1:PORT/<name>``."""
+
+    url: str
+    files: dict[str, tuple[int, bytes]]
+
+    def add(self, name: str, data: bytes, status: int = 200) -> str:
+        self.files[f"/{name}"] = (status, data)
+        return f"{self.url}/{name}"

@@ -1,0 +1,163 @@
+"""Task listing (shape, window rule, paging) and the per-account rate / concurrency limits."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import requests
+
+from tests.emulator.emu_helpers import Emu, error_of
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def list_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=BEIJING).strftime("%Y%m%d%H%M%S")
+
+
+def test_list_shape_and_filters(make_emu: Any) -> None:
+    emu = make_emu(api_keys=["sk-emulator", "sk-other"], submit_rps=0)
+    before_ms = int(time.time() * 1000)
+    done = emu.create_ok()
+    failed = emu.create_ok(prompt="[fail:InternalError]")
+    pending = emu.create_ok(prompt="[seconds:60]")
+    emu.create_ok(key="sk-other")
+    response = emu.list()
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"total", "data", "total_page", "page_no", "page_size", "request_id"}
+    assert (body["total"], body["total_page"], body["page_no"], body["page_size"]) == (3, 1, 1, 10)
+    rows = {row["task_id"]: row for row in body["data"]}
+    assert set(rows) == {done, failed, pending}  # only this account's tasks
+    row = rows[done]
+    assert row["status"] == "SUCCEEDED" and "task_status" not in row
+    assert row["model_name"] == "wan2.5-i2i-preview"
+    assert row["user_api_unique_key"] == "apikey:v1:aigc:image2image:image-synthesis:wan2.5-i2i-preview"
+    assert isinstance(row["gmt_create"], int) and before_ms - 5 <= row["gmt_create"] <= time.time() * 1000 + 5
+    assert row["start_time"] >= row["gmt_create"] and row["end_time"] >= row["start_time"]
+    assert {"api_key_id", "caller_parent_id", "caller_uid", "region", "request_id"} <= set(row)
+    assert "end_time" not in rows[pending] and rows[pending]["status"] == "PENDING"
+    assert rows[failed]["status"] == "FAILED"
+
+    only_failed = emu.list(status="FAILED").json()
+    assert [r["task_id"] for r in only_failed["data"]] == [failed]
+    assert emu.list(model_name="other-model").json()["total"] == 0
+
+    page2 = requests.get(
+        emu.base + "/tasks/", params={"page_no": 2, "page_size": 2}, headers=emu.headers(), timeout=10
+    ).json()
+    assert (page2["total"], page2["total_page"], page2["page_no"], len(page2["data"])) == (3, 2, 2, 1)
+    newest_first = [r["gmt_create"] for r in body["data"]]
+    assert newest_first == sorted(newest_first, reverse=True)
+    assert emu.server.stats()["lists"] == 4
+
+
+def test_list_window_rule(emu: Emu) -> None:
+    task_id = emu.create_ok()
+    now = time.time()
+    inside = emu.list(start_time=list_time(now - 3600), end_time=list_time(now + 60)).json()
+    assert [r["task_id"] for r in inside["data"]] == [task_id]
+    earlier = emu.list(start_time=list_time(now - 7200), end_time=list_time(now - 3600)).json()
+    assert earlier["total"] == 0
+    too_wide = emu.list(start_time=list_time(now - 25 * 3600), end_time=list_time(now))
+    assert error_of(too_wide)[:2] == (400, "InvalidParameter")
+    start_only_too_old = emu.list(start_time=list_time(now - 25 * 3600))
+    assert error_of(start_only_too_old)[:2] == (400, "InvalidParameter")
+    assert error_of(emu.list(start_time="2025-01-01"))[:2] == (400, "InvalidParameter")
+    assert error_of(emu.list(page_size=0))[:2] == (400, "InvalidParameter")
+
+
+def test_submit_rate_limit(make_emu: Any) -> None:
+    emu = make_emu(submit_rps=2, max_concurrent=100)
+    codes = [emu.create().status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert error_of(emu.create()) == (
+        429,
+        "Throttling.RateQuota",
+        "Requests rate limit exceeded, please try again later.",
+    )
+    time.sleep(1.05)
+    assert emu.create().status_code == 200
+    stats = emu.server.stats()
+    assert stats["tasks_created"] == 3
+    assert stats["rejected"] == {"Throttling.RateQuota": 2}
+
+
+def test_rate_limit_is_per_account(make_emu: Any) -> None:
+    emu = make_emu(api_keys=["sk-a", "sk-b"], submit_rps=1)
+    assert emu.create(key="sk-a").status_code == 200
+    assert emu.create(key="sk-a").status_code == 429
+    assert emu.create(key="sk-b").status_code == 200
+
+
+def test_concurrency_limit_rejects_and_frees_on_cancel(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=2, submit_rps=0)
+    first = emu.create_ok(prompt="[seconds:30]")
+    emu.create_ok(prompt="[seconds:30]")
+    response = emu.create(prompt="[seconds:30]")
+    assert error_of(response) == (429, "Throttling", "Requests throttling triggered.")
+    assert "Retry-After" not in response.headers  # off by default, like the real service
+    assert emu.cancel(first).status_code == 200
+    assert emu.create(prompt="[seconds:30]").status_code == 200
+    assert emu.server.stats()["peak_concurrency"] == 2
+
+
+def test_retry_after_knob(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=1, submit_rps=0, retry_after=3)
+    emu.create_ok(prompt="[seconds:30]")
+    response = emu.create(prompt="[seconds:30]")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "3"
+
+
+def test_finished_tasks_free_their_slot(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=1, submit_rps=0)
+    emu.create_ok(prompt="[seconds:0.3]")
+    assert emu.create(prompt="[seconds:0.3]").status_code == 429
+    time.sleep(0.35)
+    assert emu.create(prompt="[seconds:0.3]").status_code == 200
+
+
+def test_queue_mode_keeps_extra_tasks_pending(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=1, submit_rps=0, over_concurrency="queue", pending_fraction=0.0)
+    first = emu.create_ok(prompt="[seconds:0.6]")
+    second = emu.create_ok(prompt="[seconds:0.6]")
+    third = emu.create_ok(prompt="[seconds:30]")
+    assert emu.get(first)["output"]["task_status"] == "RUNNING"
+    assert emu.get(second)["output"]["task_status"] == "PENDING"
+    # Cancelling the queued third task is allowed (it is PENDING) and does not disturb the others.
+    assert emu.cancel(third).status_code == 200
+    time.sleep(0.7)
+    assert emu.get(first)["output"]["task_status"] == "SUCCEEDED"
+    out = emu.get(second)["output"]
+    assert out["task_status"] == "RUNNING"
+    time.sleep(0.6)
+    done = emu.get(second)["output"]
+    assert done["task_status"] == "SUCCEEDED"
+    first_end = emu.get(first)["output"]["end_time"]
+    assert done["scheduled_time"] == first_end  # started exactly when the slot freed
+    stats = emu.server.stats()
+    assert (stats["peak_running"], stats["peak_concurrency"]) == (1, 3)
+
+
+def test_queue_mode_cancel_moves_the_queue_up(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=1, submit_rps=0, over_concurrency="queue", pending_fraction=0.0)
+    emu.create_ok(prompt="[seconds:0.5]")
+    blocker = emu.create_ok(prompt="[seconds:60]")
+    waiting = emu.create_ok(prompt="[seconds:0.2]")
+    assert emu.cancel(blocker).status_code == 200
+    time.sleep(0.8)
+    assert emu.get(waiting)["output"]["task_status"] == "SUCCEEDED"
+
+
+def test_query_rate_limit(make_emu: Any) -> None:
+    emu = make_emu(query_qps=3)
+    task_id = emu.create_ok()
+    codes = [
+        requests.get(f"{emu.base}/tasks/{task_id}", headers=emu.headers(), timeout=10).status_code
+        for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    assert emu.list().status_code == 200  # separate bucket per operation
