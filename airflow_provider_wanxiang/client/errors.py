@@ -401,6 +401,10 @@ def error_from_response(
     elif isinstance(body, str) and body.strip():
         message = shorten(" ".join(body.split()), _MAX_BODY_CHARS)
     request_id = request_id or _header(headers, "x-request-id", "x-dashscope-request-id")
+    location = _header(headers, "location")
+    if 300 <= http_status < 400 and location and not message:
+        # The API never redirects; a gateway does (e.g. http -> https). Following it could drop the key.
+        message = f"redirected to {location}; set the base URL (connection host) to the final URL"
 
     rule = _rule_for_code(code)
     error_class = rule.error_class if rule else _class_for_status(http_status)

@@ -357,7 +357,7 @@ def decode_response(
                 f"{request.method} {request.path}: expected a JSON object, got {got!r}",
                 http_status=http_status,
             )
-        if body.get("code") and "output" not in body and request.kind != "list":
+        if body.get("code") and "output" not in body and "data" not in body:
             raise error_from_response(http_status, body, headers)
         return body
     raise error_from_response(http_status, body if isinstance(body, Mapping) else text, headers)

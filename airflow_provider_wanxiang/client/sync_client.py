@@ -48,6 +48,14 @@ from airflow_provider_wanxiang.client.protocol import (
 __all__ = ["WanxiangClient"]
 
 _T = TypeVar("_T")
+
+
+def _no_netrc_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Passed as ``auth`` so requests never reads ~/.netrc and swaps in another Authorization header
+    (or sends netrc credentials to the OSS upload host). Our own header comes from ``send_headers``."""
+    return request
+
+
 _R = TypeVar("_R", HttpRequest, UploadRequest)
 
 
@@ -181,6 +189,7 @@ class WanxiangClient:
                 params=list(request.params),
                 data=encode_json(request),
                 headers=headers,
+                auth=_no_netrc_auth,
                 timeout=(config.connect_timeout, config.read_timeout),
                 allow_redirects=False,
             )
@@ -199,6 +208,7 @@ class WanxiangClient:
                 data=list(upload.fields),
                 files=[("file", (upload.filename, upload.content, upload.content_type))],
                 headers={"User-Agent": config.user_agent},
+                auth=_no_netrc_auth,
                 timeout=(config.connect_timeout, config.read_timeout),
                 allow_redirects=False,
             )

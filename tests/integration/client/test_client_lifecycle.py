@@ -197,3 +197,14 @@ def test_workspace_header_is_accepted(emulator: EmulatorServer, sleeps: SleepRec
         assert client.create_task(edit("in a workspace")).task_id
     finally:
         client.close()
+
+
+def test_a_netrc_entry_for_the_host_does_not_replace_the_api_key(
+    client: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests would otherwise read ~/.netrc and overwrite Authorization with Basic credentials.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something-else\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert client.create_task(edit("still my key")).task_id

@@ -229,3 +229,9 @@ def test_validation_error_is_a_value_error_and_shortens_values() -> None:
     assert isinstance(err.value, str) and len(err.value) < 100
     assert "100,022 chars" in str(err)
     assert "<2,048 bytes>" in str(WanxiangValidationError("images[1]", b"x" * 2048, "an image"))
+
+
+def test_redirects_explain_themselves() -> None:
+    err = error_from_response(301, "", {"Location": "https://dashscope.aliyuncs.com/api/v1/tasks"})
+    assert "redirected to https://dashscope.aliyuncs.com/api/v1/tasks" in str(err)
+    assert not err.retryable

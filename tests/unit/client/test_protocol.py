@@ -602,3 +602,12 @@ def test_http_request_is_immutable() -> None:
     with pytest.raises(AttributeError):
         GET.path = "/other"  # type: ignore[misc]
     assert isinstance(GET, HttpRequest)
+
+
+def test_decode_business_error_on_any_route() -> None:
+    body = {"code": "Throttling", "message": "Requests throttling triggered.", "request_id": "r"}
+    for request in (GET, list_tasks_request(), upload_policy_request("m"), cancel_task_request("t")):
+        with pytest.raises(Exception) as info:
+            decode_response(request, 200, {}, raw(body))
+        assert type(info.value).__name__ == "RateLimitError"
+    assert decode_response(cancel_task_request("t"), 200, {}, raw({"request_id": "r"})) == {"request_id": "r"}
