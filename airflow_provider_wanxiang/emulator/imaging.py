@@ -129,8 +129,15 @@ def _inset(canvas: Image.Image, extra: Image.Image, slot: int) -> None:
     border = max(2, box // 40)
     framed = ImageOps.expand(thumb, border=border, fill=(255, 255, 255))
     margin = max(8, box // 12)
-    x = width - margin - (slot + 1) * (box + 2 * border) - slot * margin
-    canvas.paste(framed, (max(0, x), margin))
+    x = max(0, width - margin - (slot + 1) * (box + 2 * border) - slot * margin)
+    canvas.paste(framed, (x, margin))
+    font = _font(max(10, box // 10))
+    stroke = 2 if isinstance(font, ImageFont.FreeTypeFont) else 0  # bitmap fonts cannot stroke
+    position = (x + 2 * border, margin + 2 * border)
+    label = f"image {slot + 2}"
+    ImageDraw.Draw(canvas).text(
+        position, label, fill=(255, 255, 255), font=font, stroke_width=stroke, stroke_fill=0
+    )
 
 
 def _font(size: int) -> FontType:

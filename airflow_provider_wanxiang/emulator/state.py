@@ -160,7 +160,7 @@ class TaskStore:
         """Store a task; in queue mode, push its start back until a concurrency slot is free."""
         if queue:
             others = [t for t in self.by_account.get(task.account, ()) if t.occupies_slot(now)]
-            task.start = _first_free_slot(task.ready_at, task.run_seconds, others, max_concurrent)
+            task.start = _first_free_slot(task.ready_at, others, max_concurrent)
         self.tasks[task.task_id] = task
         self.by_account.setdefault(task.account, []).append(task)
 
@@ -173,9 +173,7 @@ class TaskStore:
         placed = [t for t in account_tasks if t.occupies_slot(now) and t.start <= now]
         waiting = [t for t in account_tasks if t.occupies_slot(now) and t.start > now]
         for queued in sorted(waiting, key=lambda t: t.seq):
-            queued.start = _first_free_slot(
-                max(queued.ready_at, now), queued.run_seconds, placed, max_concurrent
-            )
+            queued.start = _first_free_slot(max(queued.ready_at, now), placed, max_concurrent)
             placed.append(queued)
 
     def visible(self, task_id: str, account: str) -> Task | None:
@@ -186,12 +184,14 @@ class TaskStore:
         return task
 
 
-def _first_free_slot(ready_at: float, run_seconds: float, others: list[Task], limit: int) -> float:
-    """Earliest start ≥ ready_at (and FIFO after every earlier task's start) with fewer than ``limit``
-    overlapping tasks. After that moment earlier tasks only end, so the slot stays free."""
+def _first_free_slot(ready_at: float, others: list[Task], limit: int) -> float:
+    """Earliest start >= ready_at with fewer than ``limit`` of ``others`` still running.
+
+    FIFO: never before an earlier task's start. From that floor on, earlier tasks only *end*, so the
+    answer is the floor, or the moment the (m - limit + 1)-th of the m later ends frees a slot.
+    """
     floor = max([ready_at, *(t.start for t in others)])
-    candidates = sorted({floor, *(t.end for t in others if t.end > floor)})
-    for moment in candidates:
-        if sum(1 for t in others if t.start <= moment < t.end) < limit:
-            return moment
-    return candidates[-1]  # unreachable: after the last end nothing overlaps
+    ends = sorted(t.end for t in others if t.end > floor)
+    if len(ends) < limit:
+        return floor
+    return ends[len(ends) - limit]

@@ -161,3 +161,17 @@ def test_query_rate_limit(make_emu: Any) -> None:
     ]
     assert codes == [200, 200, 200, 429]
     assert emu.list().status_code == 200  # separate bucket per operation
+
+
+def test_queue_mode_schedule_is_fifo_within_the_limit(make_emu: Any) -> None:
+    emu = make_emu(max_concurrent=2, submit_rps=0, over_concurrency="queue", pending_fraction=0.0)
+    ids = [emu.create_ok(prompt="[seconds:10]") for _ in range(5)]
+    emu.server.configure(time_offset=1000)  # look at the finished schedule
+    outs = [emu.get(i)["output"] for i in ids]
+    first_submit = datetime.strptime(outs[0]["submit_time"], "%Y-%m-%d %H:%M:%S.%f")
+    waits = [
+        round((datetime.strptime(o["scheduled_time"], "%Y-%m-%d %H:%M:%S.%f") - first_submit).total_seconds())
+        for o in outs
+    ]
+    assert waits == [0, 0, 10, 10, 20]
+    assert emu.server.stats()["peak_running"] == 2
