@@ -42,9 +42,11 @@ $(VENV_FLOOR)/.installed: requirements/airflow-3.1.txt pyproject.toml | $(UV)
 env: $(VENV)/.installed
 env-floor: $(VENV_FLOOR)/.installed
 
+LINT_PATHS := $(wildcard airflow_provider_wanxiang tests dags benchmarks scripts)
+
 lint: env
-	$(VENV)/bin/ruff format --check airflow_provider_wanxiang tests dags benchmarks
-	$(VENV)/bin/ruff check airflow_provider_wanxiang tests dags benchmarks
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 
 test: lint

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG
@@ -81,5 +82,23 @@ for deferrable in (True, False):
             wanxiang_task_id="0f0f0f0f-0000-4000-8000-00000000dead",
             deferrable=deferrable,
             poke_interval=0.3,
+        )
+    globals()[dag.dag_id] = dag
+
+# Worker retries: try 1 times out while the edit is RUNNING (it cannot be canceled), try 2 must re-attach to
+# the same remote task (Airflow >= 3.3, task_state_store) instead of paying for a second edit.
+for deferrable in (True, False):
+    mode = "deferred" if deferrable else "polled"
+    with DAG(f"wx_retry_{mode}", schedule=None, start_date=START, catchup=False) as dag:
+        WanxiangSubmitOperator(
+            task_id="edit",
+            prompt="Slow enough to outlive the first try [seconds:4]",
+            images=[IMAGE],
+            wait_for_completion=True,
+            deferrable=deferrable,
+            timeout=2.5,
+            retries=1,
+            retry_delay=timedelta(seconds=0),
+            **FAST,
         )
     globals()[dag.dag_id] = dag
