@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 PACKAGE_NAME = "airflow-provider-wanxiang"
+PACKAGE = "airflow_provider_wanxiang"
+INTEGRATION = "Alibaba Cloud Model Studio Wanxiang"
 CONNECTION_TYPE = "wanxiang"
-HOOK_CLASS_NAME = "airflow_provider_wanxiang.hooks.wanxiang.WanxiangHook"
+HOOK_CLASS_NAME = f"{PACKAGE}.hooks.wanxiang.WanxiangHook"
 
 #: Regions that serve ``wan2.5-i2i-preview``; mirrored (and checked by a test) in ``client.endpoints``.
 REGION_CHOICES = ["ap-southeast-1", "cn-beijing"]
@@ -50,22 +52,21 @@ def get_provider_info() -> dict[str, Any]:
         ),
         "integrations": [
             {
-                "integration-name": "Alibaba Cloud Model Studio Wanxiang",
+                "integration-name": INTEGRATION,
                 "external-doc-url": "https://www.alibabacloud.com/help/en/model-studio/wan2-5-image-edit-api-reference",
                 "tags": ["alibaba", "ai"],
             }
         ],
-        "hooks": [
-            {
-                "integration-name": "Alibaba Cloud Model Studio Wanxiang",
-                "python-modules": ["airflow_provider_wanxiang.hooks.wanxiang"],
-            }
-        ],
+        "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.wanxiang"]}],
+        "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.operators.wanxiang"]}],
+        "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.wanxiang"]}],
+        "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.wanxiang"]}],
+        "extra-links": [f"{PACKAGE}.links.WanxiangTaskLink"],
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,
                 "hook-class-name": HOOK_CLASS_NAME,
-                "hook-name": "Alibaba Cloud Model Studio Wanxiang",
+                "hook-name": INTEGRATION,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
                 "conn-fields": CONN_FIELDS,
             }

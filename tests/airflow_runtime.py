@@ -62,3 +62,15 @@ def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
             .one_or_none()
         )
         return None if row is None else deserialize(row.value)
+
+
+def rendered_fields(dag_run: Any) -> dict[str, Any]:
+    """The rendered template fields Airflow stored for each task of the run (what the UI shows)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(RenderedTaskInstanceFields).filter_by(
+            dag_id=dag_run.dag_id, run_id=dag_run.run_id
+        )
+        return {row.task_id: row.rendered_fields for row in rows}

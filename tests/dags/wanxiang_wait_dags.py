@@ -102,3 +102,8 @@ for deferrable in (True, False):
             **FAST,
         )
     globals()[dag.dag_id] = dag
+
+# Validation before money: an out-of-range n must fail before any request reaches the service.
+with DAG("wx_invalid_input", schedule=None, start_date=START, catchup=False) as dag:
+    WanxiangSubmitOperator(task_id="edit", prompt="Four is the limit", images=[IMAGE], n="{{ 3 + 4 }}")
+globals()[dag.dag_id] = dag

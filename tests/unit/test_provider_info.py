@@ -53,3 +53,22 @@ def test_connection_type_declares_region_dropdown_and_workspace() -> None:
     assert behaviour["relabeling"]["password"] == "API Key"
     assert {"schema", "port", "login"} <= set(behaviour["hidden-fields"])
     assert "host" not in behaviour["hidden-fields"]
+
+
+def test_every_declared_module_and_link_imports() -> None:
+    """A typo in a module path would only show up in Airflow's UI/registry; import each one here."""
+    import importlib
+
+    info = get_provider_info()
+    modules = [
+        module
+        for kind in ("hooks", "operators", "sensors", "triggers")
+        for entry in info[kind]
+        for module in entry["python-modules"]
+    ]
+    assert len(modules) == 4
+    for module in modules:
+        importlib.import_module(module)
+    for link in info["extra-links"]:
+        module_name, _, class_name = link.rpartition(".")
+        assert hasattr(importlib.import_module(module_name), class_name)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
-from tests.airflow_runtime import run_dag, task_states, xcom
+from tests.airflow_runtime import rendered_fields, run_dag, task_states, xcom
 
 SECRET = "sk-dagtest-secret"
 
@@ -76,6 +76,35 @@ def test_failed_remote_task_fails_the_airflow_task(dag_prefix: str) -> None:
     summary = xcom(dag_run, waiter, "wanxiang_summary")
     assert summary["task_status"] == "FAILED"
     assert summary["code"] == "InternalError.Algo"
+    # The remote id and the console link were pushed before the failure, so nothing is lost.
+    submitter = "edit" if dag_prefix.startswith("wx_wait") else "submit"
+    assert xcom(dag_run, submitter) == summary["wanxiang_task_id"]
+    assert summary["wanxiang_task_id"] in xcom(dag_run, submitter, "wanxiang_console_url")
+
+
+def test_invalid_input_fails_before_any_request(
+    emulator: EmulatorServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run_dag("wx_invalid_input")
+    assert dag_run.state == "failed"
+    assert emulator.stats()["requests"] == 0
+    output = capfd.readouterr()
+    assert "n: 7 is above the maximum of 4" in output.out + output.err, output.out[-3000:]
+
+
+def test_secret_never_reaches_logs_xcom_or_rendered_fields(
+    emulator: EmulatorServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run_dag("wx_sensor_deferrable_success")
+    assert dag_run.state == "success"
+    captured = capfd.readouterr()
+    assert SECRET not in captured.out + captured.err
+    for task_id in ("submit", "wait"):
+        for key in ("return_value", "wanxiang_summary", "wanxiang_console_url"):
+            assert SECRET not in json.dumps(xcom(dag_run, task_id, key))
+    rendered = rendered_fields(dag_run)
+    assert set(rendered) == {"submit", "wait"}
+    assert SECRET not in json.dumps(rendered, default=str)
 
 
 @pytest.mark.parametrize("dag_id", ["wx_sensor_deferrable_unknown", "wx_sensor_poke_unknown"])
