@@ -1,4 +1,4 @@
-"""Operator ``on_kill`` cancels a still-PENDING remote task (the worker receives SIGTERM, Airflow calls it)."""
+"""Operator ``on_kill`` cancels a still-PENDING remote task (Airflow calls it when the worker is killed)."""
 
 from __future__ import annotations
 
