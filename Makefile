@@ -13,13 +13,14 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor test test-floor lint demo bench lock clean emulator
+.PHONY: help env env-floor test test-floor lint docs demo bench lock clean emulator
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end"
 	@echo "make test       build the environment, lint, run the whole suite (Airflow 3.3.2)"
 	@echo "make test-floor run the suite on the Airflow 3.1 floor (second environment)"
 	@echo "make lint       ruff + mypy"
+	@echo "make docs       build the Sphinx docs (warnings are errors)"
 	@echo "make lock       regenerate requirements/airflow-*.txt from pyproject.toml"
 
 $(UV):
@@ -55,6 +56,9 @@ test: lint
 test-floor: env-floor
 	$(PY_FLOOR) -m pytest -q -p no:cacheprovider
 
+docs: env
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
 demo: env
 	$(PY) scripts/demo.py
 
@@ -66,9 +70,9 @@ bench: env
 
 lock: $(UV)
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
-	  --extra test --extra lint -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
+	  --extra test --extra lint --extra docs -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
-	  --extra test --extra lint -c requirements/pin-3.1.txt -o requirements/airflow-3.1.txt
+	  --extra test --extra lint --extra docs -c requirements/pin-3.1.txt -o requirements/airflow-3.1.txt
 
 clean:
 	rm -rf $(VENV) $(VENV_FLOOR) $(TOOLS) .cache .mypy_cache .ruff_cache
