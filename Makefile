@@ -13,10 +13,11 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor test test-floor lint docs demo bench lock clean emulator
+.PHONY: help env env-floor test test-floor lint docs demo airflow bench lock clean emulator
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end"
+	@echo "make airflow    local Airflow (UI on :8080) + emulator, example DAGs loaded; Ctrl-C stops all"
 	@echo "make test       build the environment, lint, run the whole suite (Airflow 3.3.2)"
 	@echo "make test-floor run the suite on the Airflow 3.1 floor (second environment)"
 	@echo "make lint       ruff + mypy"
@@ -61,6 +62,9 @@ docs: env
 
 demo: env
 	$(PY) scripts/demo.py
+
+airflow: env
+	$(PY) scripts/airflow_stack.py
 
 emulator: env
 	$(VENV)/bin/wanxiang-emulator --task-seconds 5
