@@ -1,4 +1,4 @@
-"""``make airflow``: a local Airflow (UI included) wired to the bundled emulator, for people who want to click.
+"""``make airflow``: a local Airflow with its UI, wired to the bundled emulator, for people who want to click.
 
 Starts, each as its own process group: the emulator, ``airflow api-server`` (UI, REST and Execution API),
 ``airflow dag-processor``, ``airflow scheduler`` (LocalExecutor on SQLite) and ``airflow triggerer``, with
@@ -9,6 +9,7 @@ each group, then SIGKILL to stragglers. ``airflow standalone`` is not used: it d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -44,10 +45,8 @@ def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             print(f"stack: {name} did not stop in time; killing it")
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # also reaps children left in the group
-        except ProcessLookupError:
-            pass
     print("stack: stopped")
 
 
