@@ -39,6 +39,16 @@ class PollSchedule:
     backoff: RetryPolicy = field(default_factory=RetryPolicy)
     consecutive_errors: int = 0
 
+    def first_delay(self, now: float | None = None) -> float:
+        """A random head start in ``[0, poll_interval)`` before a trigger's first query.
+
+        When a triggerer (re)starts, every deferred wait starts at once; without this spread, hundreds of
+        waits would query in the same second and trip the 20 QPS task-query limit. The worker already
+        checked the status just before deferring, so the delay costs nothing on a fresh deferral.
+        """
+        now = time.time() if now is None else now
+        return max(0.0, min(random.uniform(0, self.poll_interval), self.end_time - now))
+
     def step(self, result: Task | WanxiangError, now: float | None = None) -> TaskOutcome | float:
         """Decide after one status query: the terminal outcome, or how many seconds to sleep.
 

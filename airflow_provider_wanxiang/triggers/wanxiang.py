@@ -113,6 +113,7 @@ class WanxiangTaskTrigger(BaseTrigger):
             end_time=self.end_time,
             error_budget=self.error_budget,
         )
+        await asyncio.sleep(schedule.first_delay())
         while True:
             result: Task | WanxiangError
             try:
