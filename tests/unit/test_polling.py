@@ -1,0 +1,109 @@
+"""The waiting policy shared by trigger, operator and sensor, driven with explicit times (no sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_wanxiang.client import (
+    AuthenticationError,
+    RetryPolicy,
+    ServerError,
+    Task,
+    TaskStatus,
+)
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
+from airflow_provider_wanxiang.polling import POLL_JITTER, PollSchedule
+
+NOW = 1_000_000.0
+
+
+def _task(status: TaskStatus) -> Task:
+    return Task(task_id="t-1", status=status)
+
+
+def _schedule(**kwargs: object) -> PollSchedule:
+    params: dict[str, object] = {"wanxiang_task_id": "t-1", "poll_interval": 10.0, "end_time": NOW + 100}
+    params.update(kwargs)
+    return PollSchedule(**params)  # type: ignore[arg-type]
+
+
+def _busy() -> ServerError:
+    return ServerError("busy", code="ServiceUnavailable", http_status=503, retryable=True)
+
+
+def test_running_task_sleeps_about_one_interval() -> None:
+    schedule = _schedule()
+    sleeps = [schedule.step(_task(TaskStatus.RUNNING), NOW) for _ in range(200)]
+    assert all(isinstance(s, float) for s in sleeps)
+    assert min(sleeps) >= 10 * (1 - POLL_JITTER)  # type: ignore[operator]
+    assert max(sleeps) <= 10 * (1 + POLL_JITTER)  # type: ignore[operator]
+    assert len(set(sleeps)) > 1  # jittered
+
+
+def test_sleep_is_capped_to_the_deadline_so_the_last_check_happens_at_it() -> None:
+    assert _schedule().step(_task(TaskStatus.PENDING), NOW + 97) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (TaskStatus.SUCCEEDED, OutcomeStatus.SUCCESS),
+        (TaskStatus.FAILED, OutcomeStatus.FAILED),
+        (TaskStatus.CANCELED, OutcomeStatus.CANCELED),
+        (TaskStatus.UNKNOWN, OutcomeStatus.UNKNOWN),
+    ],
+)
+def test_terminal_states_end_the_wait_even_past_the_deadline(
+    status: TaskStatus, expected: OutcomeStatus
+) -> None:
+    outcome = _schedule().step(_task(status), NOW + 500)
+    assert isinstance(outcome, TaskOutcome)
+    assert outcome.status is expected
+
+
+def test_deadline_passed_while_still_running_is_a_timeout() -> None:
+    outcome = _schedule().step(_task(TaskStatus.RUNNING), NOW + 100)
+    assert isinstance(outcome, TaskOutcome)
+    assert outcome.status is OutcomeStatus.TIMEOUT
+
+
+def test_transient_errors_back_off_within_the_budget_then_give_up() -> None:
+    schedule = _schedule(
+        error_budget=3, backoff=RetryPolicy(base_delay=1, max_delay=8, jitter=lambda cap: cap)
+    )
+    sleeps = [schedule.step(_busy(), NOW) for _ in range(3)]
+    assert all(isinstance(s, float) for s in sleeps)
+    assert sleeps[0] >= 10 / 4  # type: ignore[operator]  # never faster than a quarter interval
+    outcome = schedule.step(_busy(), NOW)
+    assert isinstance(outcome, TaskOutcome)
+    assert outcome.status is OutcomeStatus.ERROR
+    assert outcome.code == "ServiceUnavailable"
+    assert "4 consecutive error(s)" in outcome.message
+
+
+def test_a_good_answer_resets_the_error_count() -> None:
+    schedule = _schedule(error_budget=1)
+    assert isinstance(schedule.step(_busy(), NOW), float)
+    assert isinstance(schedule.step(_task(TaskStatus.RUNNING), NOW), float)
+    assert isinstance(schedule.step(_busy(), NOW), float)  # budget available again
+
+
+def test_retry_after_is_honoured() -> None:
+    schedule = _schedule(poll_interval=1.0)
+    throttled = ServerError("slow down", code="Throttling", http_status=429, retryable=True, retry_after=7.0)
+    assert schedule.step(throttled, NOW) == pytest.approx(7.0)
+
+
+def test_non_retryable_errors_end_the_wait_at_once() -> None:
+    denied = AuthenticationError("Invalid API-key provided.", code="InvalidApiKey", http_status=401)
+    outcome = _schedule().step(denied, NOW)
+    assert isinstance(outcome, TaskOutcome)
+    assert outcome.status is OutcomeStatus.ERROR
+    assert outcome.code == "InvalidApiKey"
+
+
+def test_first_delay_spreads_restarts_within_one_interval_and_the_deadline() -> None:
+    delays = [_schedule().first_delay(NOW) for _ in range(200)]
+    assert min(delays) >= 0 and max(delays) < 10
+    assert len(set(delays)) > 1
+    assert _schedule().first_delay(NOW + 99.5) <= 0.5
