@@ -4,30 +4,12 @@ inline) against the emulator over real HTTP, for every way to wait and every way
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.emulator import EmulatorServer
 from tests.airflow_runtime import rendered_fields, run_dag, task_states, xcom
-
-SECRET = "sk-dagtest-secret"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0.5)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _connection(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    emulator.reset()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url}),
-    )
-
+from tests.integration.airflow.conftest import SECRET
 
 WAITING_DAGS = ["wx_wait_deferred", "wx_wait_polled", "wx_sensor_deferrable", "wx_sensor_poke"]
 

@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import pytest
 from airflow import __version__ as airflow_version
 from packaging.version import Version
 
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.emulator import EmulatorServer
 from tests.airflow_runtime import run_dag, task_states, xcom
 
-SECRET = "sk-durable"
 HAS_TASK_STATE_STORE = Version(airflow_version) >= Version("3.3")
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0.5)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _connection(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    emulator.reset()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url}),
-    )
 
 
 @pytest.mark.parametrize("mode", ["deferred", "polled"])

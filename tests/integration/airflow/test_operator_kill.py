@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -11,12 +10,11 @@ from airflow_provider_wanxiang.client import ClientConfig, TaskStatus, WanxiangC
 from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
 from tests.images import png_data_uri
-
-SECRET = "sk-kill"
+from tests.integration.airflow.conftest import SECRET
 
 
 @pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
+def emulator() -> Iterator[EmulatorServer]:
     # One slot, queue mode: the second edit stays PENDING behind the first, so it can be canceled.
     config = EmulatorConfig(
         port=0,
@@ -27,10 +25,6 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorServer]:
         over_concurrency="queue",
     )
     with EmulatorServer(config) as server:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_WANXIANG_DEFAULT",
-            json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": server.url}),
-        )
         yield server
 
 

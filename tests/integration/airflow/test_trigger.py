@@ -5,33 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.client import ClientConfig, WanxiangClient, build_edit_request
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 from tests.images import png_data_uri
+from tests.integration.airflow.conftest import SECRET
 
-SECRET = "sk-trigger-secret-7"
-CONN_ID = "wx_trigger"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0.5)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _connection(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    emulator.reset()
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{CONN_ID.upper()}",
-        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url}),
-    )
+CONN_ID = "wanxiang_default"
 
 
 def _submit(emulator: EmulatorServer, prompt: str, n: int = 1) -> str:
@@ -130,7 +114,7 @@ async def test_non_retryable_error_ends_at_once(
 ) -> None:
     task_id = _submit(emulator, "ok")
     monkeypatch.setenv(
-        f"AIRFLOW_CONN_{CONN_ID.upper()}",
+        "AIRFLOW_CONN_WANXIANG_DEFAULT",
         json.dumps({"conn_type": "wanxiang", "password": "sk-revoked", "host": emulator.url}),
     )
     event = _only(await _events(_trigger(task_id)))
