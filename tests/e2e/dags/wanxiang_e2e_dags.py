@@ -1,0 +1,77 @@
+"""Airflow DAGs for the end-to-end suite (real scheduler, LocalExecutor workers and triggerer).
+
+Only this file is placed in the e2e stack's own DAGs folder. Remote tasks are made long on purpose
+(``[seconds:600]``): the test decides when they finish by moving the emulator's clock forward, so a
+triggerer restart or a polling failure always happens while the edits are still running remotely, however
+slow this machine is. The ``wanxiang_default`` connection comes from the environment of the processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+from PIL import Image
+
+from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
+from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
+
+#: Number of deferred edits in the triggerer-restart DAG (the test asserts one remote task per edit).
+EDITS = 4
+#: Far longer than any test waits: the test ends the remote run by advancing the emulator clock.
+LONG_RUN = "[seconds:600]"
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def _input_image(width: int, height: int, colour: tuple[int, int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+with DAG(
+    "wx_e2e_triggerer_restart",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    is_paused_upon_creation=False,
+    max_active_tasks=EDITS,
+    tags=["e2e"],
+) as triggerer_restart_dag:
+    for index in range(EDITS):
+        WanxiangSubmitOperator(
+            task_id=f"edit_{index}",
+            prompt=f"Repaint the sky, variant {index} {LONG_RUN}",
+            images=[_input_image(400 + 40 * index, 480, (30 + 40 * index, 140, 200))],
+            wait_for_completion=True,
+            deferrable=True,
+            poll_interval=1.0,
+        )
+
+with DAG(
+    "wx_e2e_sensor_retry",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    is_paused_upon_creation=False,
+    tags=["e2e"],
+) as sensor_retry_dag:
+    submit = WanxiangSubmitOperator(
+        task_id="submit",
+        prompt=f"Add a red balloon {LONG_RUN}",
+        images=[_input_image(512, 512, (200, 200, 60))],
+    )
+    wait = WanxiangTaskSensor(
+        task_id="wait",
+        wanxiang_task_id="{{ ti.xcom_pull(task_ids='submit') }}",
+        deferrable=True,
+        poke_interval=1.0,
+        # One transient polling error is tolerated, the second ends try 1; the retry re-attaches.
+        error_budget=1,
+        retries=1,
+        retry_delay=timedelta(seconds=1),
+    )
+    submit >> wait
