@@ -1,0 +1,279 @@
+"""Real parts for the copy tests: the emulator over HTTP, a real S3 API (moto in server mode on loopback), a
+truncating HTTP proxy in front of result URLs, and helpers to make finished remote tasks quickly.
+
+moto's state lives in this process, so stopping its server and starting a new one on the same port is a
+real outage-and-recovery of the S3 endpoint with the data kept, as with a restarted S3 gateway.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto.server import ThreadedMotoServer
+from PIL import Image
+
+from airflow_provider_wanxiang.client import ClientConfig, Task, WanxiangClient, build_edit_request
+from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+
+API_KEY = "sk-copy-tests-secret-5c1e"
+#: A connection id no other test module uses: Airflow caches one filesystem per (scheme, conn_id) for the
+#: whole process, so a shared name could hand us another module's (dead) endpoint.
+S3_CONN_ID = "aws_copy_moto"
+#: Knobs restored before every test: instant tasks and no rate limits.
+BASELINE: dict[str, Any] = {
+    "task_seconds": 0.0,
+    "task_seconds_spread": 0.0,
+    "submit_rps": 0.0,
+    "query_qps": 0.0,
+    "max_concurrent": 1000,
+    "fault_rate": 0.0,
+    "result_ttl": 86400.0,
+    "time_offset": 0.0,
+}
+
+
+def input_image() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (480, 400), (30, 140, 200)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+IMAGE = input_image()
+
+
+# -- moto -------------------------------------------------------------------------------------------------
+class MotoS3:
+    """moto's S3 served over HTTP on 127.0.0.1, stoppable and restartable on the same port."""
+
+    def __init__(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket (clients then get 'connection refused')."""
+        self._server.stop()
+        server = self._server._server
+        if server is not None:
+            server.server_close()
+
+    def restart(self) -> None:
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def keys(self, bucket: str) -> list[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def multipart_uploads(self, bucket: str) -> list[dict[str, Any]]:
+        uploads: list[dict[str, Any]] = self.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        return uploads
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = MotoS3()
+    yield server
+    server.stop()
+
+
+_bucket_numbers = itertools.count()
+
+
+@pytest.fixture
+def bucket(moto_s3: MotoS3) -> str:
+    name = f"wanxiang-copy-{next(_bucket_numbers)}-{int(time.time())}"
+    moto_s3.client.create_bucket(Bucket=name)
+    return name
+
+
+# -- emulator ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig(port=0, api_keys=[API_KEY], **BASELINE)) as server:
+        yield server
+
+
+def connection_env(monkeypatch: pytest.MonkeyPatch, emulator_url: str, moto: MotoS3) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WANXIANG_DEFAULT",
+        json.dumps({"conn_type": "wanxiang", "password": API_KEY, "host": emulator_url}),
+    )
+    # Few botocore retries and short timeouts: an S3 outage must fail in a second, not after minutes.
+    extra = {
+        "endpoint_url": moto.endpoint,
+        "region_name": "us-east-1",
+        "config_kwargs": {"retries": {"max_attempts": 1, "mode": "standard"}, "connect_timeout": 2},
+    }
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{S3_CONN_ID.upper()}",
+        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean(emulator: EmulatorServer, moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator.reset()
+    emulator.configure(**BASELINE)
+    connection_env(monkeypatch, emulator.url, moto_s3)
+
+
+def finished_task(
+    emulator: EmulatorServer,
+    prompt: str = "Make the sky orange",
+    n: int = 3,
+    wait: bool = True,
+    **params: Any,
+) -> Task:
+    """Create a task on ``emulator`` and return it once terminal (instant with ``task_seconds=0``), or at
+    once with ``wait=False``."""
+    config = ClientConfig(api_key=API_KEY, base_url=emulator.base_url)
+    with WanxiangClient(config) as client:
+        created = client.create_task(build_edit_request(prompt=prompt, images=[IMAGE], n=n, **params))
+        deadline = time.monotonic() + 10
+        while True:
+            task = client.get_task(created.task_id)
+            if not wait or task.status.is_terminal or time.monotonic() > deadline:
+                return task
+            time.sleep(0.05)
+
+
+def fetch(url: str) -> bytes:
+    """What a result URL serves (to compare with what was copied)."""
+    response = requests.get(url, timeout=10)
+    response.raise_for_status()
+    return response.content
+
+
+# -- running the operator directly --------------------------------------------------------------------------
+class RecordingTI:
+    """Stands in for the task instance in fault-matrix tests: records XComs (checked to be JSON-able)."""
+
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = json.loads(json.dumps(value))
+
+
+def run_operator(operator: Any) -> tuple[Any, RecordingTI]:
+    """``operator.execute`` with a minimal context; returns (return value or raised exception, ti)."""
+    ti = RecordingTI()
+    try:
+        return operator.execute({"ti": ti}), ti
+    except Exception as err:
+        return err, ti
+
+
+# -- a proxy that can cut result downloads short ----------------------------------------------------------
+class ResultProxy:
+    """An HTTP proxy for result URLs (the emulator's ``public_url``) that can misbehave on purpose.
+
+    Modes: ``pass`` (forward as is); ``truncate`` (announce the full Content-Length, send half the body,
+    close); ``truncate_unannounced`` (no Content-Length, half the body, close: only the PNG end check can
+    tell); ``not_png`` (200 with an HTML page). ``times`` limits how many requests misbehave.
+    """
+
+    def __init__(self) -> None:
+        self.upstream = ""
+        self.mode = "pass"
+        self.times = 0
+        self.requests = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                proxy.requests += 1
+                upstream = requests.get(proxy.upstream + self.path, timeout=10)
+                mode = proxy.mode if proxy.times > 0 else "pass"
+                if mode != "pass":
+                    proxy.times -= 1
+                body = upstream.content
+                if mode == "not_png" and upstream.status_code == 200:
+                    body = b"<html><body>Service temporarily unavailable</body></html>"
+                    self._send(200, "text/html", body, len(body))
+                elif mode == "truncate" and upstream.status_code == 200:
+                    self._send(200, "image/png", body[: len(body) // 2], len(body))
+                    self.close_connection = True
+                elif mode == "truncate_unannounced" and upstream.status_code == 200:
+                    self._send(200, "image/png", body[: len(body) // 2], None)
+                    self.close_connection = True
+                else:
+                    self._send(
+                        upstream.status_code, upstream.headers.get("Content-Type", ""), body, len(body)
+                    )
+
+            def _send(self, status: int, content_type: str, body: bytes, length: int | None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                if length is None:
+                    self.send_header("Connection", "close")
+                else:
+                    self.send_header("Content-Length", str(length))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def misbehave(self, mode: str, times: int) -> None:
+        self.mode, self.times = mode, times
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="session")
+def proxied_emulator() -> Iterator[tuple[EmulatorServer, ResultProxy]]:
+    """A second emulator whose result URLs point at a :class:`ResultProxy`."""
+    proxy = ResultProxy()
+    config = EmulatorConfig(port=0, api_keys=[API_KEY], public_url=proxy.url, **BASELINE)
+    with EmulatorServer(config) as server:
+        proxy.upstream = server.url
+        yield server, proxy
+    proxy.close()
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temp files of interrupted writes (hidden ``.name.xxxx.tmp`` siblings)."""
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*.tmp"))
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)

@@ -1,0 +1,317 @@
+"""``airflow_provider_wanxiang.storage`` on its own: real HTTP (a local server that can misbehave), a real
+S3 API (moto server) through s3fs, real local files, and fsspec's memory filesystem for the generic path.
+
+The image here is larger than one upload part, so the S3 writes go through a real multipart upload: a
+failure half-way must abort it (no object, no pending upload), a success must complete it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pytest
+import requests
+from PIL import Image
+from s3fs import S3FileSystem
+
+from airflow_provider_wanxiang.storage import (
+    PNG_SIGNATURE,
+    CopyAction,
+    DestinationExistsError,
+    DownloadError,
+    IntegrityError,
+    OverwritePolicy,
+    ResultExpiredError,
+    copy_png,
+    parse_png_header,
+    probe_existing,
+)
+from tests.integration.copy.conftest import MotoS3, leftovers
+
+pytestmark = pytest.mark.integration
+
+PART = 5 * 1024 * 1024  # the smallest S3 part size: a 12 MB image is three parts
+
+
+def noisy_png(width: int, height: int) -> bytes:
+    """A real PNG that does not compress (random pixels), so its size is about width * height * 3."""
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def big_png() -> bytes:
+    return noisy_png(2048, 2048)  # ~12.6 MB
+
+
+@dataclass
+class Route:
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_at: int | None = None  #: send only this many bytes, then close
+    chunk_delay: float = 0.0  #: pause between 64 KiB chunks
+    content_md5: bool = True
+
+
+class FileServer:
+    """Serves configured routes over real HTTP, announcing Content-Length and Content-MD5 like OSS."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                server.hits[path] = server.hits.get(path, 0) + 1
+                route = server.routes[path]
+                self.send_response(route.status)
+                self.send_header("Content-Type", "image/png" if route.status == 200 else "application/xml")
+                self.send_header("Content-Length", str(len(route.body)))
+                if route.content_md5 and route.status == 200:
+                    md5 = base64.b64encode(hashlib.md5(route.body).digest()).decode()
+                    self.send_header("Content-MD5", md5)
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                body = route.body if route.cut_at is None else route.body[: route.cut_at]
+                for start in range(0, len(body), 65536):
+                    self.wfile.write(body[start : start + 65536])
+                    if route.chunk_delay:
+                        self.wfile.flush()
+                        time.sleep(route.chunk_delay)
+                if route.cut_at is not None:
+                    self.close_connection = True
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def serve(self, path: str, route: Route) -> str:
+        self.routes[path] = route
+        return f"{self.url}{path}?Expires=1&OSSAccessKeyId=k&Signature=secret-signature"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def files() -> Iterator[FileServer]:
+    server = FileServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as http:
+        yield http
+
+
+@pytest.fixture
+def s3fs(moto_s3: MotoS3) -> S3FileSystem:
+    return S3FileSystem(
+        key="testing",
+        secret="testing",
+        endpoint_url=moto_s3.endpoint,
+        client_kwargs={"region_name": "us-east-1"},
+        skip_instance_cache=True,
+    )
+
+
+def no_retry(seconds: float) -> None:
+    raise AssertionError(f"unexpected retry wait of {seconds} s")
+
+
+# -- S3: multipart uploads ----------------------------------------------------------------------------------
+def test_s3_multipart_upload_completes_with_exact_bytes(
+    files: FileServer,
+    session: requests.Session,
+    s3fs: S3FileSystem,
+    moto_s3: MotoS3,
+    bucket: str,
+    big_png: bytes,
+) -> None:
+    url = files.serve("/big.png", Route(big_png))
+
+    result = copy_png(url, s3fs, f"{bucket}/out/big.png", session=session, block_size=PART, sleep=no_retry)
+
+    assert result.action is CopyAction.WRITTEN and result.size == len(big_png) > 2 * PART
+    assert (result.width, result.height) == (2048, 2048)
+    body = moto_s3.client.get_object(Bucket=bucket, Key="out/big.png")["Body"].read()
+    assert body == big_png
+    assert moto_s3.multipart_uploads(bucket) == []
+
+
+def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
+    files: FileServer,
+    session: requests.Session,
+    s3fs: S3FileSystem,
+    moto_s3: MotoS3,
+    bucket: str,
+    big_png: bytes,
+) -> None:
+    # Two parts (10 MiB) are uploaded before the body breaks off: the upload exists, then must be aborted.
+    url = files.serve("/cut.png", Route(big_png, cut_at=2 * PART + 123))
+    aborted: list[str] = []
+    abort_mpu = s3fs.abort_mpu
+
+    def spy(bucket_name: str, key: str, upload_id: str) -> Any:
+        aborted.append(key)
+        return abort_mpu(bucket_name, key, upload_id)
+
+    s3fs.abort_mpu = spy  # type: ignore[method-assign]
+
+    with pytest.raises(DownloadError, match="cut short") as caught:
+        copy_png(url, s3fs, f"{bucket}/out/cut.png", session=session, block_size=PART, attempts=1)
+
+    assert "secret-signature" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no URL-quoting cause
+    assert aborted == ["out/cut.png"]  # a multipart upload was under way, and was aborted
+    assert moto_s3.keys(bucket) == []
+    assert moto_s3.multipart_uploads(bucket) == []
+
+
+def test_s3_bad_md5_is_not_committed(
+    files: FileServer, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
+) -> None:
+    png = noisy_png(64, 64)
+    wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    url = files.serve("/md5.png", Route(png, headers={"Content-MD5": wrong}, content_md5=False))
+
+    with pytest.raises(IntegrityError, match="Content-MD5"):
+        copy_png(url, s3fs, f"{bucket}/md5.png", session=session, attempts=1)
+
+    assert moto_s3.keys(bucket) == []
+
+
+# -- local files ----------------------------------------------------------------------------------------
+def test_local_reader_never_sees_a_partial_file(
+    files: FileServer, session: requests.Session, tmp_path: Path, big_png: bytes
+) -> None:
+    url = files.serve("/slow.png", Route(big_png, chunk_delay=0.002))
+    target = tmp_path / "deep" / "dir" / "slow.png"
+    seen: list[tuple[bool, int]] = []
+
+    def watch() -> None:
+        while not target.exists():
+            seen.append((target.exists(), len(leftovers(tmp_path))))
+            time.sleep(0.01)
+        seen.append((True, target.stat().st_size))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    copy_png(url, fsspec.filesystem("file"), str(target), session=session, sleep=no_retry)
+    watcher.join()
+
+    assert any(temps == 1 for _, temps in seen[:-1])  # the temp file was being written meanwhile
+    assert seen[-1] == (True, len(big_png))  # the first time the name exists, the file is complete
+    assert target.read_bytes() == big_png
+    assert leftovers(tmp_path) == []
+
+
+def test_local_failure_keeps_the_previous_version(
+    files: FileServer, session: requests.Session, tmp_path: Path
+) -> None:
+    old, new = noisy_png(40, 40), noisy_png(50, 50)
+    target = tmp_path / "x.png"
+    target.write_bytes(old)
+    url = files.serve("/new.png", Route(new, cut_at=len(new) - 5))
+
+    with pytest.raises(DownloadError):
+        copy_png(url, fsspec.filesystem("file"), str(target), session=session, overwrite=True, attempts=1)
+
+    assert target.read_bytes() == old
+    assert leftovers(tmp_path) == []
+
+
+def test_policies_and_existing_objects(files: FileServer, session: requests.Session, tmp_path: Path) -> None:
+    png = noisy_png(40, 40)
+    url = files.serve("/p.png", Route(png))
+    fs = fsspec.filesystem("file")
+    target = str(tmp_path / "p.png")
+
+    assert probe_existing(fs, target) is None
+    assert copy_png(url, fs, target, session=session).action is CopyAction.WRITTEN
+    existing = probe_existing(fs, target)
+    assert existing is not None and existing.complete and (existing.width, existing.height) == (40, 40)
+    hits = files.hits["/p.png"]
+    assert copy_png(url, fs, target, session=session).action is CopyAction.KEPT
+    assert files.hits["/p.png"] == hits + 1  # headers only: the body was not read
+    assert copy_png(url, fs, target, session=session, overwrite=True).action is CopyAction.REPLACED
+
+    Path(target).write_bytes(png[:-12])  # a PNG without its end
+    broken = probe_existing(fs, target)
+    assert broken is not None and not broken.complete
+    with pytest.raises(DestinationExistsError):
+        copy_png(url, fs, target, session=session)
+    assert copy_png(url, fs, target, session=session, overwrite="if_different").action is CopyAction.REPLACED
+    assert Path(target).read_bytes() == png
+
+    assert OverwritePolicy.coerce(False) is OverwritePolicy.NEVER
+    assert OverwritePolicy.coerce("IF-DIFFERENT") is OverwritePolicy.IF_DIFFERENT
+    assert OverwritePolicy.coerce("true") is OverwritePolicy.ALWAYS
+    assert parse_png_header(png[:24]).width == 40
+    with pytest.raises(IntegrityError):
+        parse_png_header(b"GIF89a" + bytes(18))
+
+
+def test_http_errors_and_retries(files: FileServer, session: requests.Session, tmp_path: Path) -> None:
+    fs = fsspec.filesystem("file")
+    expired = (
+        b"<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
+        b"<Message>Request has expired.</Message></Error>"
+    )
+    url = files.serve("/expired.png", Route(expired, status=403))
+    with pytest.raises(ResultExpiredError, match=r"403 \(AccessDenied: Request has expired.\)") as caught:
+        copy_png(url, fs, str(tmp_path / "e.png"), session=session, sleep=no_retry)
+    assert "secret-signature" not in str(caught.value)
+
+    waits: list[float] = []
+    url = files.serve("/busy.png", Route(b"busy", status=503))
+    with pytest.raises(DownloadError, match="503"):
+        copy_png(
+            url, fs, str(tmp_path / "b.png"), session=session, attempts=3, backoff=0.5, sleep=waits.append
+        )
+    assert waits == [0.5, 1.0]
+    assert files.hits["/busy.png"] == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- any other fsspec filesystem: temp object + rename ---------------------------------------------------
+def test_generic_filesystem_uses_a_temp_object(files: FileServer, session: requests.Session) -> None:
+    fs = fsspec.filesystem("memory")
+    png = noisy_png(30, 30)
+    good = files.serve("/m.png", Route(png))
+    cut = files.serve("/mcut.png", Route(png, cut_at=100))
+
+    with pytest.raises(DownloadError):
+        copy_png(cut, fs, "/wx-test/cut.png", session=session, attempts=1)
+    assert not fs.exists("/wx-test/cut.png") and fs.glob("/wx-test/*.tmp") == []
+
+    assert copy_png(good, fs, "/wx-test/ok.png", session=session).action is CopyAction.WRITTEN
+    assert fs.cat_file("/wx-test/ok.png") == png and fs.cat_file("/wx-test/ok.png").startswith(PNG_SIGNATURE)
+    assert fs.glob("/wx-test/*.tmp") == []
+    fs.rm("/wx-test", recursive=True)
