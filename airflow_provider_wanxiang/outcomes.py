@@ -66,6 +66,8 @@ class TaskOutcome:
     message: str
     code: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    #: The Airflow try that deferred (echoed by the trigger), to recognise an event replayed into a retry.
+    deferred_in_try: int | None = None
 
     def to_event(self) -> dict[str, Any]:
         """Serialise to a trigger-event payload (plain JSON types only)."""
@@ -75,6 +77,7 @@ class TaskOutcome:
             "message": self.message,
             "code": self.code,
             "summary": self.summary,
+            "deferred_in_try": self.deferred_in_try,
         }
 
     @classmethod
@@ -97,12 +100,16 @@ class TaskOutcome:
         summary = {} if summary is None else summary
         if not isinstance(summary, dict):
             raise ValueError(f"Malformed Wanxiang trigger event {event!r}: summary must be a dict")
+        deferred_in_try = event.get("deferred_in_try")
+        if deferred_in_try is not None and not isinstance(deferred_in_try, int):
+            raise ValueError(f"Malformed Wanxiang trigger event {event!r}: deferred_in_try must be an int")
         return cls(
             status=status,
             wanxiang_task_id=task_id,
             message=str(event.get("message") or ""),
             code=event.get("code"),
             summary=summary,
+            deferred_in_try=deferred_in_try,
         )
 
 

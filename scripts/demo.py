@@ -1,8 +1,12 @@
-"""``make demo``: start the bundled emulator, run one edit end to end through the hook, save the PNGs.
+"""``make demo``: the quick-start DAG, end to end, through real Airflow, against the bundled emulator.
 
-No account and no network are needed. The emulator runs as a real subprocess (the ``wanxiang-emulator``
-console script), the provider talks to it over HTTP exactly as it would talk to Model Studio, and the edited
-images land in ``demo-output/``. Any failing step exits non-zero with a message.
+1. starts ``wanxiang-emulator`` (a real subprocess on a free loopback port);
+2. migrates a SQLite Airflow home inside the repository (``airflow-home/``, git-ignored);
+3. runs ``airflow dags test wanxiang_quickstart`` (the edit is submitted, the wait is deferred to an inline
+   trigger, the results are copied) with ``demo-output/`` as the destination;
+4. checks the run succeeded and the PNGs are there, prints what happened, stops the emulator.
+
+Any failing step exits non-zero with the tail of the failing command's output.
 """
 
 from __future__ import annotations
@@ -13,95 +17,103 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-
-import requests
+from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
 OUTPUT = ROOT / "demo-output"
+HOME = ROOT / "airflow-home"
 API_KEY = "sk-emulator"
+DAG_ID = "wanxiang_quickstart"
 
 
-def _start_emulator() -> tuple[subprocess.Popen[str], str]:
-    emulator_bin = Path(sys.executable).with_name("wanxiang-emulator")
+def fail(message: str, output: str = "") -> None:
+    tail = "\n".join(output.splitlines()[-40:])
+    raise SystemExit(f"demo: FAILED: {message}\n{tail}")
+
+
+def start_emulator() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [str(emulator_bin), "--port", "0", "--task-seconds", "3", "--api-key", API_KEY],
+        [str(BIN / "wanxiang-emulator"), "--port", "0", "--task-seconds", "6", "--api-key", API_KEY],
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     prefix = "wanxiang-emulator listening on "
     if not line.startswith(prefix):
         proc.kill()
-        raise SystemExit(f"demo: the emulator did not start (got {line!r})")
+        fail(f"the emulator did not start (got {line!r})")
     return proc, line.removeprefix(prefix)
 
 
-def _sample_image(path: Path) -> None:
-    """A recognisable input: a sunset-like gradient with a disc, so the edit is visible."""
-    from PIL import Image, ImageDraw
+def airflow(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, check=False, timeout=600
+    )
+    if result.returncode != 0:
+        fail(f"airflow {' '.join(args)} exited {result.returncode}", result.stdout + result.stderr)
+    return result.stdout + result.stderr
 
-    image = Image.new("RGB", (960, 640))
-    draw = ImageDraw.Draw(image)
-    for y in range(640):
-        draw.line([(0, y), (960, y)], fill=(255 - y // 4, 120 + y // 8, 60 + y // 3))
-    draw.ellipse((380, 180, 580, 380), fill=(250, 220, 80))
-    image.save(path)
+
+def last_json(output: str) -> list[dict[str, str]]:
+    """Airflow's ``-o json`` output comes after its log lines: take the last line that parses."""
+    for line in reversed(output.splitlines()):
+        try:
+            parsed = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(parsed, list):
+            return parsed
+    fail("no JSON in the Airflow CLI output", output)
+    return []
 
 
 def main() -> int:
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="wanxiang-demo-home-"))
-    proc, url = _start_emulator()
+    proc, url = start_emulator()
+    print(f"demo: 1/4 emulator listening on {url} (edits take ~6 s, like a short real one)")
     try:
-        print(f"demo: emulator running at {url}")
-        os.environ["AIRFLOW_CONN_WANXIANG_DEFAULT"] = json.dumps(
-            {"conn_type": "wanxiang", "password": API_KEY, "host": url}
-        )
-        from airflow_provider_wanxiang.client import TaskStatus, build_edit_request
-        from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-
+        shutil.rmtree(HOME, ignore_errors=True)
         shutil.rmtree(OUTPUT, ignore_errors=True)
-        OUTPUT.mkdir()
-        source = OUTPUT / "input.png"
-        _sample_image(source)
-
-        hook = WanxiangHook()
-        ok, message = hook.test_connection()
-        print(f"demo: test_connection -> {message}")
-        if not ok:
-            return 1
-        client = hook.get_conn()
-        request = build_edit_request(
-            prompt="Turn the sunset into a watercolour painting", images=[str(source)], n=2, seed=7
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW_CONN_WANXIANG_DEFAULT": json.dumps(
+                {"conn_type": "wanxiang", "password": API_KEY, "host": url}
+            ),
+        }
+        airflow(env, "db", "migrate")
+        print(f"demo: 2/4 Airflow home migrated in {HOME.relative_to(ROOT)}/")
+        conf = json.dumps({"output_dir": str(OUTPUT)})
+        log = airflow(env, "dags", "test", DAG_ID, "-c", conf)
+        (HOME / "demo-dags-test.log").write_text(log)
+        runs = last_json(airflow(env, "dags", "list-runs", DAG_ID, "-o", "json"))
+        if [run["state"] for run in runs] != ["success"]:
+            fail(f"the {DAG_ID} run did not succeed: {runs}", log)
+        print(f"demo: 3/4 airflow dags test {DAG_ID}: success (log: airflow-home/demo-dags-test.log)")
+        pngs = sorted(OUTPUT.rglob("*.png"))
+        if not pngs:
+            fail(f"no PNG in {OUTPUT}", log)
+        with urlopen(f"{url}/_emulator/stats", timeout=10) as stats:
+            counts = json.load(stats)
+        print(
+            f"demo: 4/4 the emulator saw {counts['tasks_created']} edit(s) and {counts['task_queries']} "
+            "status queries; edited image(s):"
         )
-        created = client.create_task(request)
-        print(f"demo: submitted task {created.task_id} ({created.status.value})")
-        deadline = time.monotonic() + 120
-        task = client.get_task(created.task_id)
-        while not task.status.is_terminal and time.monotonic() < deadline:
-            time.sleep(1)
-            task = client.get_task(created.task_id)
-        print(f"demo: task finished with status {task.status.value}")
-        if task.status is not TaskStatus.SUCCEEDED:
-            return 1
-        for image in task.succeeded_images:
-            assert image.url is not None
-            response = requests.get(image.url, timeout=30)
-            response.raise_for_status()
-            target = OUTPUT / f"{created.task_id}-{image.index}.png"
-            target.write_bytes(response.content)
-            print(f"demo: wrote {target.relative_to(ROOT)} ({len(response.content)} bytes)")
-        print(f"demo: done; input and edited images are in {OUTPUT.relative_to(ROOT)}/")
+        for png in pngs:
+            print(f"        {png.relative_to(ROOT)} ({png.stat().st_size} bytes)")
+        print(f"demo: done. Input: dags/sample_images/mug.png; output: {OUTPUT.relative_to(ROOT)}/")
         return 0
     finally:
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,8 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # copied into the session's own folder.
 _REPO = Path(__file__).resolve().parent.parent
 _DAGS = _HOME / "dags"
-_DAGS.mkdir()
-for _source in [*sorted((_REPO / "dags").glob("*.py")), *sorted((_REPO / "tests" / "dags").glob("*.py"))]:
+shutil.copytree(_REPO / "dags", _DAGS)  # example DAGs with their sample images
+for _source in sorted((_REPO / "tests" / "dags").glob("*.py")):
     shutil.copy(_source, _DAGS / _source.name)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_DAGS)
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
@@ -37,10 +36,3 @@ for _var in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
 def airflow_home() -> Path:
     """The session's isolated AIRFLOW_HOME."""
     return _HOME
-
-
-@pytest.fixture
-def wanxiang_connection_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Remove any ``wanxiang_default`` connection inherited from the caller's environment."""
-    monkeypatch.delenv("AIRFLOW_CONN_WANXIANG_DEFAULT", raising=False)
-    yield

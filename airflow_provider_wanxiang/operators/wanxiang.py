@@ -1,4 +1,8 @@
-"""Operators: submit a wan2.5 edit (and optionally wait for it)."""
+"""Operators: submit a wan2.5 edit (and optionally wait for it), and copy its results to object storage.
+
+``WanxiangCopyResultsOperator`` lives in :mod:`.copy_results` (its own concern: streaming, verified,
+atomic writes) and is re-exported here, the public import path.
+"""
 
 from __future__ import annotations
 
@@ -29,12 +33,21 @@ from airflow_provider_wanxiang.exceptions import (
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.inputs import normalise_image_inputs
 from airflow_provider_wanxiang.links import CONSOLE_URL_XCOM_KEY, WanxiangTaskLink
+from airflow_provider_wanxiang.operators.copy_results import WanxiangCopyResultsOperator
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
 from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+__all__ = [
+    "SUMMARY_XCOM_KEY",
+    "WanxiangCopyResultsOperator",
+    "WanxiangSubmitOperator",
+    "finish_wait",
+    "is_stale_resume",
+]
 
 #: XCom key of the URL-free outcome summary (statuses, image counts, usage).
 SUMMARY_XCOM_KEY = "wanxiang_summary"
@@ -165,6 +178,17 @@ class WanxiangSubmitOperator(BaseOperator):
         task_id = self._reattach_or_submit(context, request)
         if not self.wait_for_completion:
             return task_id
+        return self._wait(context, task_id)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
+        outcome = TaskOutcome.from_event(event)
+        self.wanxiang_task_id = outcome.wanxiang_task_id
+        if is_stale_resume(context, outcome):
+            return self._resume_stale_retry(context, outcome.wanxiang_task_id)
+        return self._finish(context, outcome)
+
+    def _wait(self, context: Context, task_id: str) -> str:
         end_time = time.time() + self.timeout
         task = self.hook.get_conn().get_task(task_id)  # short edits may already be done: skip deferring
         outcome = outcome_from_task(task)
@@ -176,6 +200,7 @@ class WanxiangSubmitOperator(BaseOperator):
                     end_time=end_time,
                     poll_interval=self.poll_interval,
                     error_budget=self.error_budget,
+                    deferred_in_try=context["ti"].try_number,
                 ),
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
@@ -184,11 +209,21 @@ class WanxiangSubmitOperator(BaseOperator):
             outcome = self._poll_in_worker(task, end_time)
         return self._finish(context, outcome)
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
-        outcome = TaskOutcome.from_event(event)
-        self.wanxiang_task_id = outcome.wanxiang_task_id
-        return self._finish(context, outcome)
+    def _resume_stale_retry(self, context: Context, task_id: str) -> str:
+        """A retry that Airflow resumed at the previous try's event: re-attach or start over.
+
+        Re-attaching to the task named in the event (when it is still PENDING, RUNNING or SUCCEEDED) is what
+        ``task_state_store`` gives on Airflow >= 3.3; it also saves a second bill here.
+        """
+        status = self.hook.get_conn().get_task(task_id).status
+        if status not in _REATTACHABLE:
+            self.log.info(
+                "Wanxiang task %s of the previous try ended %s; submitting again", task_id, status.value
+            )
+            return self.execute(context)
+        self.log.info("Re-attaching to Wanxiang task %s of the previous try (%s)", task_id, status.value)
+        self._push_task_id(context, task_id)
+        return self._wait(context, task_id)
 
     def _reattach_or_submit(self, context: Context, request: EditRequest) -> str:
         store = context.get("task_state_store")  # Airflow >= 3.3 only
@@ -205,11 +240,14 @@ class WanxiangSubmitOperator(BaseOperator):
                     {"wanxiang_task_id": task_id, "fingerprint": fingerprint},
                     retention=STATE_RETENTION,
                 )
+        self._push_task_id(context, task_id)
+        return task_id
+
+    def _push_task_id(self, context: Context, task_id: str) -> None:
         self.wanxiang_task_id = task_id
         ti = context["ti"]
         ti.xcom_push(key="return_value", value=task_id)
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=self.hook.console_url(task_id))
-        return task_id
 
     def _reattachable_task(self, store: Any, fingerprint: str) -> str | None:
         """The remote task of an earlier try of this same request, if it is still worth waiting on."""
@@ -277,6 +315,16 @@ def finish_wait(
     raise_for_outcome(outcome, require_all_images=require_all_images, timeout_error=timeout_error)
     hook.log.info(outcome.message)
     return outcome.wanxiang_task_id
+
+
+def is_stale_resume(context: Context, outcome: TaskOutcome) -> bool:
+    """Whether Airflow resumed this try with an event that belongs to an earlier try.
+
+    Airflow 3.1.0 keeps a deferred task's resume method when the task is retried, so try 2 starts in
+    ``execute_complete`` with try 1's event (apache/airflow#56704, fixed in 3.1.1). The trigger echoes the try
+    that deferred, so the retry can be recognised and started properly.
+    """
+    return outcome.deferred_in_try is not None and outcome.deferred_in_try != context["ti"].try_number
 
 
 def _fingerprint(request: EditRequest) -> str:

@@ -19,7 +19,12 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_wanxiang.client import WanxiangError
 from airflow_provider_wanxiang.exceptions import WanxiangSensorTimeout
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-from airflow_provider_wanxiang.operators.wanxiang import DEFAULT_TIMEOUT, DEFERRAL_GRACE, finish_wait
+from airflow_provider_wanxiang.operators.wanxiang import (
+    DEFAULT_TIMEOUT,
+    DEFERRAL_GRACE,
+    finish_wait,
+    is_stale_resume,
+)
 from airflow_provider_wanxiang.outcomes import TaskOutcome
 from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
@@ -93,6 +98,7 @@ class WanxiangTaskSensor(BaseSensorOperator):
                 end_time=time.time() + self.timeout,
                 poll_interval=self.poke_interval,
                 error_budget=self.error_budget,
+                deferred_in_try=context["ti"].try_number,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
@@ -120,9 +126,13 @@ class WanxiangTaskSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=False)
         return PokeReturnValue(is_done=True, xcom_value=self._finish(context, decision))
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
-        return self._finish(context, TaskOutcome.from_event(event))
+        outcome = TaskOutcome.from_event(event)
+        if is_stale_resume(context, outcome):
+            self.log.info("Resumed with the previous try's event; waiting on the task again")
+            return self.execute(context)
+        return self._finish(context, outcome)
 
     def _finish(self, context: Context, outcome: TaskOutcome) -> str:
         return finish_wait(

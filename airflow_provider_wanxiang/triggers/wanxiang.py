@@ -9,6 +9,7 @@ sleep is ``asyncio.sleep``.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +49,8 @@ class WanxiangTaskTrigger(BaseTrigger):
     :param poll_interval: Seconds between status queries (±10 % jitter).
     :param error_budget: Consecutive transient failures tolerated before an ``error`` event.
     :param request_timeout: Per-request connect/read timeout in seconds.
+    :param deferred_in_try: The Airflow try number that deferred, echoed in the event (see
+        :func:`~airflow_provider_wanxiang.operators.wanxiang.is_stale_resume`).
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class WanxiangTaskTrigger(BaseTrigger):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         request_timeout: float = 30.0,
+        deferred_in_try: int | None = None,
     ) -> None:
         super().__init__()
         self.wanxiang_task_id = wanxiang_task_id
@@ -67,6 +71,7 @@ class WanxiangTaskTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.error_budget = int(error_budget)
         self.request_timeout = float(request_timeout)
+        self.deferred_in_try = deferred_in_try
         self._check_kwargs_round_trip()
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -79,6 +84,7 @@ class WanxiangTaskTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "error_budget": self.error_budget,
                 "request_timeout": self.request_timeout,
+                "deferred_in_try": self.deferred_in_try,
             },
         )
 
@@ -100,11 +106,15 @@ class WanxiangTaskTrigger(BaseTrigger):
                 wanxiang_task_id=self.wanxiang_task_id,
                 message=f"Cannot poll task {self.wanxiang_task_id}: {err}",
             )
-            yield TriggerEvent(failure.to_event())
+            yield self._event(failure)
             return
         async with client:
             outcome = await self._wait(client)
-        yield TriggerEvent(outcome.to_event())
+        yield self._event(outcome)
+
+    def _event(self, outcome: TaskOutcome) -> TriggerEvent:
+        """The single event of this trigger, stamped with the try that deferred."""
+        return TriggerEvent(dataclasses.replace(outcome, deferred_in_try=self.deferred_in_try).to_event())
 
     async def _wait(self, client: AsyncWanxiangClient) -> TaskOutcome:
         schedule = PollSchedule(

@@ -173,8 +173,15 @@ def test_kwargs_round_trip_through_serde() -> None:
     restored = deserialize(serialize(kwargs))
     assert restored == kwargs
     assert WanxiangTaskTrigger(**restored).serialize() == (classpath, kwargs)
-    assert all(isinstance(value, (str, int, float)) for value in kwargs.values())
+    assert all(isinstance(value, (str, int, float, type(None))) for value in kwargs.values())
 
 
 def test_repr_holds_no_secret() -> None:
     assert SECRET not in repr(_trigger("abc"))
+
+
+async def test_event_carries_the_try_that_deferred(emulator: EmulatorServer) -> None:
+    """Lets a retry recognise a replayed event (Airflow 3.1.0 resumes retries at the old event)."""
+    task_id = _submit(emulator, "ok [seconds:0]")
+    event = _only(await _events(_trigger(task_id, deferred_in_try=3)))
+    assert event["deferred_in_try"] == 3
