@@ -107,3 +107,17 @@ for deferrable in (True, False):
 with DAG("wx_invalid_input", schedule=None, start_date=START, catchup=False) as dag:
     WanxiangSubmitOperator(task_id="edit", prompt="Four is the limit", images=[IMAGE], n="{{ 3 + 4 }}")
 globals()[dag.dag_id] = dag
+
+# Inputs from object storage: the image URI comes from the run's conf (an s3:// object in the tests).
+with DAG(
+    "wx_input_from_storage", schedule=None, start_date=START, catchup=False, params={"image": IMAGE}
+) as dag:
+    WanxiangSubmitOperator(
+        task_id="edit",
+        prompt="Edit an image read from object storage",
+        images=["{{ params.image }}"],
+        wait_for_completion=True,
+        deferrable=False,
+        **FAST,
+    )
+globals()[dag.dag_id] = dag
