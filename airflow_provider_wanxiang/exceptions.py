@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
 
@@ -59,6 +59,35 @@ class WanxiangPollingError(WanxiangTaskError):
     """Polling gave up: the transient-error budget ran out, or the API answered with a non-retryable error.
 
     The remote task may still be running; a retry of the Airflow task re-attaches to it.
+    """
+
+
+# -- copying results ---------------------------------------------------------------------------------
+class WanxiangResultsUnavailableError(WanxiangTaskError, AirflowFailException):
+    """The task has no results that can still be copied: it is UNKNOWN (expired or invisible to this key),
+    FAILED or CANCELED. Retrying the copy cannot help (so Airflow does not retry it): re-run the edit."""
+
+
+class WanxiangResultsExpiredError(WanxiangResultsUnavailableError):
+    """The result URLs answered 403/404: they expired (24 h after the task ended). Re-run the edit.
+
+    Images copied before they expired are kept and listed in the report.
+    """
+
+
+class WanxiangTaskNotFinishedError(WanxiangTaskError):
+    """The task is still PENDING/RUNNING: wait for it first (a retry of the copy may find it done)."""
+
+
+class WanxiangCopyError(WanxiangTaskError):
+    """Some images could not be copied (network, destination). Nothing partial was left; a retry copies only
+    what is missing."""
+
+
+class WanxiangImagesFailedError(WanxiangPartialFailureError, AirflowFailException):
+    """Some images failed remotely (``fail_on_image_failure=True``); every image that succeeded was copied.
+
+    Not retried: the service will not produce the missing images for this task.
     """
 
 

@@ -18,12 +18,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from airflow.providers.common.compat.sdk import AirflowFailException, Asset, BaseOperator, ObjectStoragePath
+from airflow.providers.common.compat.sdk import Asset, BaseOperator, ObjectStoragePath
 from airflow.sdk.io import attach
 
 from airflow_provider_wanxiang.client import ImageResult, Task, TaskStatus
 from airflow_provider_wanxiang.client.config import DEFAULT_USER_AGENT
-from airflow_provider_wanxiang.exceptions import WanxiangPartialFailureError, WanxiangTaskError
+from airflow_provider_wanxiang.exceptions import (
+    WanxiangCopyError,
+    WanxiangImagesFailedError,
+    WanxiangResultsExpiredError,
+    WanxiangResultsUnavailableError,
+    WanxiangTaskNotFinishedError,
+)
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.outcomes import summarize
 from airflow_provider_wanxiang.storage import (
@@ -41,16 +47,7 @@ from airflow_provider_wanxiang.storage import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = [
-    "DEFAULT_FILE_NAME",
-    "REPORT_XCOM_KEY",
-    "WanxiangCopyError",
-    "WanxiangCopyResultsOperator",
-    "WanxiangImagesFailedError",
-    "WanxiangResultsExpiredError",
-    "WanxiangResultsUnavailableError",
-    "WanxiangTaskNotFinishedError",
-]
+__all__ = ["DEFAULT_FILE_NAME", "REPORT_XCOM_KEY", "WanxiangCopyResultsOperator"]
 
 #: XCom key of the URL-free per-image report (pushed on success and on failure).
 REPORT_XCOM_KEY = "wanxiang_copy_report"
@@ -58,35 +55,6 @@ DEFAULT_FILE_NAME = "{wanxiang_task_id}/{index}.png"
 #: Fields a ``file_name`` pattern may use (``str.format`` syntax, e.g. ``{index:02d}``).
 FILE_NAME_FIELDS = ("wanxiang_task_id", "index", "number", "total")
 _NOT_FINISHED = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
-
-
-# -- exceptions --------------------------------------------------------------------------------------------
-class WanxiangResultsUnavailableError(WanxiangTaskError, AirflowFailException):
-    """The task has no results that can still be copied: it is UNKNOWN (expired or invisible to this key),
-    FAILED or CANCELED. Retrying the copy cannot help (so Airflow does not retry it): re-run the edit."""
-
-
-class WanxiangResultsExpiredError(WanxiangResultsUnavailableError):
-    """The result URLs answered 403/404: they expired (24 h after the task ended). Re-run the edit.
-
-    Images copied before they expired are kept and listed in the report.
-    """
-
-
-class WanxiangTaskNotFinishedError(WanxiangTaskError):
-    """The task is still PENDING/RUNNING: wait for it first (a retry of the copy may find it done)."""
-
-
-class WanxiangCopyError(WanxiangTaskError):
-    """Some images could not be copied (network, destination). Nothing partial was left; a retry copies only
-    what is missing."""
-
-
-class WanxiangImagesFailedError(WanxiangPartialFailureError, AirflowFailException):
-    """Some images failed remotely (``fail_on_image_failure=True``); every image that succeeded was copied.
-
-    Not retried: the service will not produce the missing images for this task.
-    """
 
 
 # -- the plan ------------------------------------------------------------------------------------------------

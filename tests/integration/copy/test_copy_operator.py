@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 
 from airflow_provider_wanxiang.emulator import EmulatorServer
-from airflow_provider_wanxiang.operators.copy_results import (
-    REPORT_XCOM_KEY,
+from airflow_provider_wanxiang.exceptions import (
     WanxiangCopyError,
     WanxiangImagesFailedError,
     WanxiangResultsExpiredError,
     WanxiangResultsUnavailableError,
     WanxiangTaskNotFinishedError,
 )
+from airflow_provider_wanxiang.operators.copy_results import REPORT_XCOM_KEY
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator
 from airflow_provider_wanxiang.storage import PNG_SIGNATURE
 from tests.integration.copy.conftest import (
