@@ -38,7 +38,9 @@ SCENARIOS = {
         "require_all_images": True,
     },
     "failed": {"prompt": "Break it [fail:InternalError.Algo] [seconds:0.5]"},
-    "timeout": {"prompt": "Very slow [seconds:60]", "timeout": 2},
+    # 300 s edits stay PENDING for their first ~30 s, so the cancel at the 2 s timeout always finds them PENDING
+    # (even when a loaded machine resumes the deferred task seconds late).
+    "timeout": {"prompt": "Very slow [seconds:300]", "timeout": 2},
 }
 
 for scenario, spec in SCENARIOS.items():

@@ -98,7 +98,7 @@ def test_unknown_task_id_fails_the_sensor(dag_id: str) -> None:
 
 @pytest.mark.parametrize("dag_prefix", WAITING_DAGS)
 def test_timeout_fails_and_cancels_the_pending_task(dag_prefix: str, emulator: EmulatorServer) -> None:
-    # A 60 s emulated edit stays PENDING for its first ~6 s, so it is still cancelable at the 2 s timeout.
+    # A 300 s emulated edit stays PENDING for its first ~30 s, so it is still cancelable at the 2 s timeout.
     dag_run = run_dag(f"{dag_prefix}_timeout")
     assert dag_run.state == "failed"
     assert task_states(dag_run)[_waiting_task(dag_prefix)] == "failed"
