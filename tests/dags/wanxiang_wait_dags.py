@@ -38,8 +38,8 @@ SCENARIOS = {
         "require_all_images": True,
     },
     "failed": {"prompt": "Break it [fail:InternalError.Algo] [seconds:0.5]"},
-    # 300 s edits stay PENDING for their first ~30 s, so the cancel at the 2 s timeout always finds them PENDING
-    # (even when a loaded machine resumes the deferred task seconds late).
+    # 300 s edits stay PENDING for their first ~30 s, so the cancel at the 2 s timeout always finds them
+    # PENDING (even when a loaded machine resumes the deferred task seconds late).
     "timeout": {"prompt": "Very slow [seconds:300]", "timeout": 2},
 }
 
