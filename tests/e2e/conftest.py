@@ -2,8 +2,8 @@
 
 Migrating the DB and starting Airflow's four processes costs ~15 s on a 2-core machine, so the deployment
 is shared by the tests of a module; each test resets the emulator (tasks, counters, faults and its clock)
-so its counts are its own. The ``e2e`` marker is registered here because ``pyproject.toml`` belongs to the
-whole project.
+so its counts are its own, and puts back every live knob a test changed. The ``e2e`` marker is registered
+here because ``pyproject.toml`` belongs to the whole project.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def pytest_runtest_makereport(
 
 @pytest.fixture(scope="module")
 def airflow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
-    """api-server (execution app), dag-processor, scheduler, triggerer and the emulator, all stopped after."""
+    """api-server (core + execution apps), dag-processor, scheduler, triggerer, emulator; stopped after."""
     with running_stack(tmp_path_factory.mktemp("e2e-airflow-home")) as stack:
         yield stack
 
@@ -43,7 +43,7 @@ def stack(airflow_stack: AirflowStack, request: pytest.FixtureRequest) -> Iterat
     """The module's deployment with a fresh emulator state; prints every log tail if the test fails."""
     airflow_stack.assert_running()
     airflow_stack.emulator("reset", {})
-    airflow_stack.emulator("config", {"time_offset": 0})
+    airflow_stack.emulator("config", {**airflow_stack.emulator_defaults, "time_offset": 0})
     airflow_stack.diagnostics_reported = False
     yield airflow_stack
     report = getattr(request.node, "e2e_report_call", None)

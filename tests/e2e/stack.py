@@ -2,8 +2,10 @@
 
 What runs, and why this way:
 
-- ``airflow api-server --apps execution``: in Airflow 3 workers and the triggerer reach the metadata DB only
-  through the Execution API, so it is part of any real run (only that app: the UI/REST app is not needed).
+- ``airflow api-server --apps core,execution``: in Airflow 3 workers and the triggerer reach the metadata DB
+  only through the Execution API, so it is part of any real run; the core app is the public REST API
+  (``/api/v2``) that the UI calls, used for the user actions that have no CLI command (marking a deferred
+  task failed). Users: the simple auth manager's ``admin`` with a password written by the stack.
 - ``airflow dag-processor``, ``airflow scheduler`` (LocalExecutor: task processes are children of the
   scheduler), ``airflow triggerer``; the emulator (``python -m airflow_provider_wanxiang.emulator``).
 - Metadata DB: SQLite in the stack's own ``AIRFLOW_HOME``. Airflow 3.1 and 3.3 accept LocalExecutor on
@@ -34,6 +36,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +45,8 @@ from typing import Any, TypeVar
 
 import psutil
 import pytest
+
+from airflow_provider_wanxiang.emulator.config import LIVE_KNOBS
 
 T = TypeVar("T")
 
@@ -180,6 +185,10 @@ class AirflowStack:
     #: Every process ever started, for teardown.
     started: list[ManagedProcess] = field(default_factory=list)
     emulator_url: str = ""
+    #: The emulator's live knobs as the stack started it (each test starts from these).
+    emulator_defaults: dict[str, Any] = field(default_factory=dict)
+    #: The simple auth manager's ``admin`` password (written to its passwords file before the API starts).
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     #: Set when a failure message already carries the diagnostics (so the fixture does not repeat them).
     diagnostics_reported: bool = False
     _generation: dict[str, int] = field(default_factory=dict)
@@ -332,6 +341,30 @@ class AirflowStack:
         self.cli("dags", "trigger", dag_id, "--run-id", run_id)
         return run_id
 
+    # -- public REST API (what the UI calls) ----------------------------------------------------------
+    def rest(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call ``/api/v2`` as the ``admin`` user: a token from ``POST /auth/token``, then the request."""
+        login = self._http(
+            "POST", "/auth/token", {"username": "admin", "password": self.admin_password}, token=None
+        )
+        return self._http(method, f"/api/v2{path}", body, token=login["access_token"])
+
+    def _http(self, method: str, path: str, body: dict[str, Any] | None, *, token: str | None) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers=headers,
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"{method} {path} answered {err.code}: {err.read()[:2000]!r}") from err
+
     # -- emulator -------------------------------------------------------------------------------------
     def emulator(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """Call a ``/_emulator/*`` control endpoint (GET without a body, POST with one)."""
@@ -348,6 +381,16 @@ class AirflowStack:
     def emulator_stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = self.emulator("stats")
         return stats
+
+    def remote_status(self, wanxiang_task_id: str) -> str:
+        """A remote task's status as the API reports it (``GET /api/v1/tasks/{id}``, the stack's key)."""
+        request = urllib.request.Request(
+            f"{self.emulator_url}/api/v1/tasks/{wanxiang_task_id}",
+            headers={"Authorization": "Bearer sk-emulator"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status: str = json.loads(response.read())["output"]["task_status"]
+            return status
 
     # -- failure reports ------------------------------------------------------------------------------
     def diagnostics(self) -> str:
@@ -383,7 +426,18 @@ def subprocess_env(home: Path, api_port: int) -> dict[str, str]:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
             # Shared by the API server (verifies) and the scheduler (signs workers' tokens).
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
+            # Without an issuer Airflow 3.1.0 signs REST API tokens with ``"iss": None``, which the installed
+            # PyJWT (2.15) refuses ("Issuer (iss) must be a string"): ``POST /auth/token`` would answer 500.
+            "AIRFLOW__API_AUTH__JWT_ISSUER": "wanxiang-e2e",
             "AIRFLOW__API__WORKERS": "1",
+            # The public REST API's users: the simple auth manager (Airflow 3's default) with one admin.
+            "AIRFLOW__CORE__AUTH_MANAGER": (
+                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
+                home / "simple_auth_manager_passwords.json"
+            ),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             # Fast start and fast hand-over; nothing here changes what is being tested.
@@ -432,19 +486,26 @@ def running_stack(home: Path) -> Iterator[AirflowStack]:
     stack = AirflowStack(home=home, env=subprocess_env(home, api_port), api_port=api_port)
     try:
         stack.emulator_url = start_emulator(stack)
+        stack.emulator_defaults = {
+            knob: value for knob, value in stack.emulator("config").items() if knob in LIVE_KNOBS
+        }
+        (home / "simple_auth_manager_passwords.json").write_text(json.dumps({"admin": stack.admin_password}))
         stack.env["AIRFLOW_CONN_WANXIANG_DEFAULT"] = json.dumps(
             {"conn_type": "wanxiang", "password": "sk-emulator", "host": stack.emulator_url}
         )
         stack.cli("db", "migrate", timeout=300)
         stack.start_airflow(
-            "api-server", "api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(api_port)
+            "api-server", "api-server", "--apps", "core,execution", "-H", "127.0.0.1", "-p", str(api_port)
         )
         stack.start_airflow("dag-processor", "dag-processor")
         stack.start_airflow("scheduler", "scheduler")
         stack.start_triggerer()
         stack.wait_for(
-            "the Execution API server to answer",
-            lambda: _http_ok(f"http://127.0.0.1:{api_port}/execution/health"),
+            "the API server (Execution API and public REST API) to answer",
+            lambda: (
+                _http_ok(f"http://127.0.0.1:{api_port}/execution/health")
+                and _http_ok(f"http://127.0.0.1:{api_port}/api/v2/monitor/health")
+            ),
         )
         yield stack
     finally:

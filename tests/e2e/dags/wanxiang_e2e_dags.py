@@ -75,3 +75,24 @@ with DAG(
         retry_delay=timedelta(seconds=1),
     )
     submit >> wait
+
+with DAG(
+    "wx_e2e_user_kill",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    is_paused_upon_creation=False,
+    max_active_tasks=2,
+    tags=["e2e"],
+) as user_kill_dag:
+    # Two independent edits; the test limits the emulator to one concurrent task in queue mode, so the
+    # edit created second stays PENDING behind the first while both wait deferred in the triggerer.
+    for name, colour in (("edit_a", (220, 80, 40)), ("edit_b", (40, 80, 220))):
+        WanxiangSubmitOperator(
+            task_id=name,
+            prompt=f"Turn the square into a kite ({name}) {LONG_RUN}",
+            images=[_input_image(512, 512, colour)],
+            wait_for_completion=True,
+            deferrable=True,
+            poll_interval=1.0,
+        )
