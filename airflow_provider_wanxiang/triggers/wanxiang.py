@@ -34,6 +34,8 @@ except ImportError:  # Airflow 3.1
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
 _SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
+#: Bound of on_kill()'s own work (state check + cancel), below Airflow's ``[triggerer] on_kill_timeout``.
+_ON_KILL_SECONDS = 20.0
 
 
 class WanxiangTaskTrigger(BaseTrigger):
@@ -152,7 +154,33 @@ class WanxiangTaskTrigger(BaseTrigger):
         Only a PENDING task can be canceled; a RUNNING one finishes (and is billed) regardless, which the
         server reports as ``UnsupportedOperation``. Never called on a triggerer restart, so a restart never
         cancels work.
+
+        Airflow 3.3.x also calls it when a triggerer whose heartbeat lapsed finds its triggers handed to
+        another triggerer (apache/airflow#73454): the task instance is then still DEFERRED and the other
+        triggerer polls this very task, so nothing is canceled. It also cancels the trigger's coroutine again
+        on every triggerer loop (~1 s) until the trigger ends, which would interrupt any await here: the work
+        runs in a task of its own, bounded by ``_ON_KILL_SECONDS``, and those repeated cancellations are
+        waited out.
         """
+        kill = asyncio.ensure_future(asyncio.wait_for(self._kill(), _ON_KILL_SECONDS))
+        while True:
+            try:
+                await asyncio.shield(kill)
+                return
+            except asyncio.CancelledError:
+                if kill.done():
+                    return
+            except Exception:
+                self.log.warning("Canceling task %s failed", self.wanxiang_task_id, exc_info=True)
+                return
+
+    async def _kill(self) -> None:
+        if await self._task_instance_still_deferred():
+            self.log.info(
+                "Task instance is still deferred (its trigger moved to another triggerer); not canceling %s",
+                self.wanxiang_task_id,
+            )
+            return
         async with await self._hook().aget_conn() as client:
             try:
                 await client.cancel_task(self.wanxiang_task_id)
@@ -160,3 +188,30 @@ class WanxiangTaskTrigger(BaseTrigger):
                 self.log.info("Task %s had already started; it cannot be canceled", self.wanxiang_task_id)
             else:
                 self.log.info("Canceled pending task %s", self.wanxiang_task_id)
+
+    async def _task_instance_still_deferred(self) -> bool:
+        """Whether the deferring task instance is still DEFERRED, asked of the triggerer's supervisor.
+
+        A user's mark failed / mark success / clear moves it out of DEFERRED before the triggerer cancels the
+        trigger; a reassignment leaves it DEFERRED. When the state cannot be read, assume a user action.
+        """
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time import task_runner
+            from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+            answer = await task_runner.SUPERVISOR_COMMS.asend(
+                GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id])
+            )
+            if not isinstance(answer, TaskStatesResult):
+                raise TypeError(f"unexpected answer {type(answer).__name__}")
+            states = answer.task_states
+        except Exception:
+            self.log.warning(
+                "Cannot read the state of %s; treating on_kill as a user action", ti, exc_info=True
+            )
+            return False
+        key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+        return bool(states.get(ti.run_id, {}).get(key) == "deferred")
