@@ -4,7 +4,8 @@ Starts, each as its own process group: the emulator, ``airflow api-server`` (UI,
 ``airflow dag-processor``, ``airflow scheduler`` (LocalExecutor on SQLite) and ``airflow triggerer``, with
 the example DAGs loaded, the ``wanxiang_default`` connection pointing at the emulator and a ``wanxiang``
 pool of 5 slots that counts deferred tasks (the account's concurrency). Ctrl-C stops everything: SIGTERM to
-each group, then SIGKILL to stragglers. ``airflow standalone`` is not used: it does not shut down cleanly.
+each group, then SIGKILL to stragglers. The all-in-one ``standalone`` command is not used: it does not
+shut down cleanly.
 """
 
 from __future__ import annotations

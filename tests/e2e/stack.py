@@ -14,7 +14,8 @@ What runs, and why this way:
   then SIGKILL). The triggerer's trigger runner stays in the triggerer's group, so SIGKILLing that group is
   a whole-triggerer crash. Airflow 3.3 moves each task runner into a group of its own, so descendants are
   listed before stopping and killed too, and teardown fails if any process carrying the stack's
-  ``AIRFLOW_HOME`` survives. ``airflow standalone`` is never used: it does not shut down cleanly.
+  ``AIRFLOW_HOME`` survives.
+  The all-in-one ``standalone`` command is never used: it does not shut down cleanly.
 - The environment is built from scratch for the subprocesses (every inherited ``AIRFLOW*`` variable is
   dropped): the pytest process has its own Airflow home (``tests/conftest.py``) that must not leak in.
 
