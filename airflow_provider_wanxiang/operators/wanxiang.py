@@ -110,7 +110,7 @@ class WanxiangSubmitOperator(BaseOperator):
         "model",
         "wanxiang_conn_id",
     )
-    template_fields_renderers = {"images": "json", "prompt": "py"}
+    template_fields_renderers = {"images": "json"}
     operator_extra_links = (WanxiangTaskLink(),)
     ui_color = "#ffd8b1"
 
