@@ -175,10 +175,10 @@ class WanxiangSubmitOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         request = self.build_request()
-        task_id = self._reattach_or_submit(context, request)
+        task_id, known = self._reattach_or_submit(context, request)
         if not self.wait_for_completion:
             return task_id
-        return self._wait(context, task_id)
+        return self._wait(context, task_id, known)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
@@ -188,9 +188,11 @@ class WanxiangSubmitOperator(BaseOperator):
             return self._resume_stale_retry(context, outcome.wanxiang_task_id)
         return self._finish(context, outcome)
 
-    def _wait(self, context: Context, task_id: str) -> str:
+    def _wait(self, context: Context, task_id: str, known: Task | None = None) -> str:
+        """Wait for ``task_id``; ``known`` is its status if this try already read it (saves a query)."""
         end_time = time.time() + self.timeout
-        task = self.hook.get_conn().get_task(task_id)  # short edits may already be done: skip deferring
+        # Short edits may already be done: check once before deferring.
+        task = known or self.hook.get_conn().get_task(task_id)
         outcome = outcome_from_task(task)
         if outcome is None and self.deferrable:
             self.defer(
@@ -215,23 +217,24 @@ class WanxiangSubmitOperator(BaseOperator):
         Re-attaching to the task named in the event (when it is still PENDING, RUNNING or SUCCEEDED) is what
         ``task_state_store`` gives on Airflow >= 3.3; it also saves a second bill here.
         """
-        status = self.hook.get_conn().get_task(task_id).status
-        if status not in _REATTACHABLE:
-            self.log.info(
-                "Wanxiang task %s of the previous try ended %s; submitting again", task_id, status.value
-            )
+        task = self._reattachable(task_id, "the previous try")
+        if task is None:
             return self.execute(context)
-        self.log.info("Re-attaching to Wanxiang task %s of the previous try (%s)", task_id, status.value)
         self._push_task_id(context, task_id)
-        return self._wait(context, task_id)
+        return self._wait(context, task_id, task)
 
-    def _reattach_or_submit(self, context: Context, request: EditRequest) -> str:
+    def _reattach_or_submit(self, context: Context, request: EditRequest) -> tuple[str, Task | None]:
+        """The remote task id for this try, and its status when an earlier try's task was re-attached."""
         store = context.get("task_state_store")  # Airflow >= 3.3 only
         fingerprint = _fingerprint(request)
-        client = self.hook.get_conn()
-        task_id = self._reattachable_task(store, fingerprint)
-        if task_id is None:
-            created = client.create_task(request)
+        saved = store.get(STATE_STORE_KEY) if store is not None else None
+        known = None
+        if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
+            known = self._reattachable(str(saved["wanxiang_task_id"]), "an earlier try")
+        if known is not None:
+            task_id = known.task_id
+        else:
+            created = self.hook.get_conn().create_task(request)
             task_id = created.task_id
             self.log.info("Submitted Wanxiang task %s (request_id=%s)", task_id, created.request_id)
             if store is not None:
@@ -241,28 +244,24 @@ class WanxiangSubmitOperator(BaseOperator):
                     retention=STATE_RETENTION,
                 )
         self._push_task_id(context, task_id)
-        return task_id
+        return task_id, known
+
+    def _reattachable(self, task_id: str, origin: str) -> Task | None:
+        """The remote task of ``origin`` if it is still worth waiting on (PENDING, RUNNING or SUCCEEDED)."""
+        task = self.hook.get_conn().get_task(task_id)
+        if task.status in _REATTACHABLE:
+            self.log.info("Re-attaching to Wanxiang task %s from %s (%s)", task_id, origin, task.status.value)
+            return task
+        self.log.info(
+            "Wanxiang task %s from %s ended %s; submitting again", task_id, origin, task.status.value
+        )
+        return None
 
     def _push_task_id(self, context: Context, task_id: str) -> None:
         self.wanxiang_task_id = task_id
         ti = context["ti"]
         ti.xcom_push(key="return_value", value=task_id)
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=self.hook.console_url(task_id))
-
-    def _reattachable_task(self, store: Any, fingerprint: str) -> str | None:
-        """The remote task of an earlier try of this same request, if it is still worth waiting on."""
-        if store is None:
-            return None
-        saved = store.get(STATE_STORE_KEY)
-        if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
-            return None
-        previous = str(saved["wanxiang_task_id"])
-        status = self.hook.get_conn().get_task(previous).status
-        if status in _REATTACHABLE:
-            self.log.info("Re-attaching to Wanxiang task %s from an earlier try (%s)", previous, status.value)
-            return previous
-        self.log.info("Earlier Wanxiang task %s ended %s; submitting again", previous, status.value)
-        return None
 
     # -- wait -----------------------------------------------------------------------------------------
     def _poll_in_worker(self, task: Task, end_time: float) -> TaskOutcome:
