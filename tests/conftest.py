@@ -32,12 +32,6 @@ for _var in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
     os.environ.pop(_var, None)
 
 
-@pytest.fixture(scope="session")
-def airflow_home() -> Path:
-    """The session's isolated AIRFLOW_HOME."""
-    return _HOME
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's Airflow home (DB, logs, copied DAGs) so runs do not pile up in the temp dir."""
     shutil.rmtree(_HOME, ignore_errors=True)

@@ -33,8 +33,6 @@ def _pngs(directory: Path) -> list[Path]:
 
 
 def test_every_example_dag_file_defines_its_dags_without_import_errors() -> None:
-    from airflow.configuration import conf
-
     from tests.airflow_runtime import _dag_bag
 
     bag = _dag_bag()
@@ -42,7 +40,6 @@ def test_every_example_dag_file_defines_its_dags_without_import_errors() -> None
     example_files = {path.name for path in (REPO / "dags").glob("*.py")}
     found = {dag_id for dag_id, dag in bag.dags.items() if Path(dag.fileloc).name in example_files}
     assert found == EXAMPLE_DAG_IDS
-    assert conf.get("core", "dags_folder")
 
 
 def test_quickstart(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
@@ -52,7 +49,7 @@ def test_quickstart(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
     with Image.open(png) as image:
         assert image.format == "PNG"
     written = xcom(dag_run, "copy_results")
-    assert written == [png.as_uri()] or [str(p) for p in written] == [png.as_uri()]
+    assert written == [png.as_uri()]
     assert wanxiang_emulator.stats()["tasks_created"] == 1
 
 
@@ -64,11 +61,7 @@ def test_fusion(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
     for png in pngs:
         with Image.open(png) as image:
             assert image.size == (1280, 960)  # size="1280*960"
-        sidecar = (
-            json.loads(png.with_suffix(".png.json").read_text())
-            if png.with_suffix(".png.json").exists()
-            else json.loads(png.with_suffix(".json").read_text())
-        )
+        sidecar = json.loads(png.with_suffix(".json").read_text())
         assert "lamp" in sidecar["prompt"]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wanxiang.client import ClientConfig, WanxiangClient, build_edit_request
+from airflow_provider_wanxiang.client import ClientConfig, TaskStatus, WanxiangClient, build_edit_request
 from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 from tests.images import png_data_uri
@@ -158,9 +158,15 @@ async def test_on_kill_cancels_a_pending_task(emulator: EmulatorServer) -> None:
 
 
 async def test_on_kill_of_a_running_task_does_not_raise(emulator: EmulatorServer) -> None:
-    task_id = _submit(emulator, "running [seconds:30]")
-    await asyncio.sleep(0.3)
-    await _trigger(task_id).on_kill()  # UnsupportedOperation is expected and swallowed
+    emulator.configure(pending_fraction=0)  # RUNNING from the start
+    try:
+        task_id = _submit(emulator, "running [seconds:30]")
+        await _trigger(task_id).on_kill()  # UnsupportedOperation is expected and swallowed
+        with WanxiangClient(ClientConfig(api_key=SECRET, base_url=emulator.base_url)) as client:
+            assert client.get_task(task_id).status is TaskStatus.RUNNING
+    finally:
+        emulator.configure(pending_fraction=0.1)
+    assert emulator.stats()["cancels"] == 1  # it did ask; the server refused
 
 
 def test_kwargs_round_trip_through_serde() -> None:
