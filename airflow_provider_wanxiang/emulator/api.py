@@ -21,7 +21,7 @@ from airflow_provider_wanxiang.emulator.faults import Fault
 from airflow_provider_wanxiang.emulator.inputs import load_image
 from airflow_provider_wanxiang.emulator.markers import Markers, parse_markers
 from airflow_provider_wanxiang.emulator.responses import json_response, request_id
-from airflow_provider_wanxiang.emulator.state import PENDING, UNKNOWN, Task, plan_task
+from airflow_provider_wanxiang.emulator.state import PENDING, TASK_STATUSES, UNKNOWN, Task, plan_task
 from airflow_provider_wanxiang.emulator.timefmt import parse_list_time
 from airflow_provider_wanxiang.emulator.validation import (
     MODEL,
@@ -252,14 +252,22 @@ async def list_tasks(request: web.Request) -> web.StreamResponse:
     page_no = _positive_int(query.get("page_no"), "page_no", 1, None)
     page_size = _positive_int(query.get("page_size"), "page_size", 10, LIST_PAGE_SIZE_MAX)
     model_name = query.get("model_name") or None
-    wanted_status = (query.get("status") or "").upper() or None
+    wanted_status = _list_status(query.get("status"))
+    # The official SDK sends these two filters too (reference 4.5); a task matches when its list row shows
+    # the same value, so a key's or a region's tasks can be singled out as on the service.
+    wanted_key_id = query.get("api_key_id") or None
+    wanted_region = query.get("region") or None
 
     rows: list[dict[str, Any]] = []
     tasks = sorted(core.tasks.by_account.get(account, ()), key=lambda t: t.created, reverse=True)
+    if wanted_region is not None and wanted_region != core.config.region:
+        tasks = []  # every task of this emulator lives in its one configured region
     for task in tasks:
         if not start <= task.created <= end:
             continue
         if model_name is not None and task.spec.model != model_name:
+            continue
+        if wanted_key_id is not None and views.api_key_id(task.api_key) != wanted_key_id:
             continue
         status = task.status_at(now, core.config.task_ttl)
         if status == UNKNOWN or (wanted_status is not None and status != wanted_status):
@@ -277,6 +285,22 @@ async def list_tasks(request: web.Request) -> web.StreamResponse:
             "page_size": page_size,
         },
     )
+
+
+def _list_status(text: str | None) -> str | None:
+    """The ``status`` filter, or 400 ``InvalidParameter`` for a status the API does not have.
+
+    An unknown status (a typo, or ``SUSPENDED`` from the SDK's enum) is an error, not an empty page that
+    would read as "no such tasks". Lower case is accepted, as before (the reference does not say).
+    """
+    if not text:
+        return None
+    wanted = text.upper()
+    if wanted not in TASK_STATUSES:
+        raise invalid(
+            f'Parameter "status" must be one of {", ".join(TASK_STATUSES)}, got {text!r}.'  # approx
+        )
+    return wanted
 
 
 def _list_window(start_text: str | None, end_text: str | None, now: float) -> tuple[float, float]:

@@ -25,6 +25,8 @@ PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, UNKNOWN = (
     "UNKNOWN",
 )
 FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELED)
+#: Every status the reference documents (what the list endpoint's ``status`` filter accepts).
+TASK_STATUSES = (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELED, UNKNOWN)
 
 
 @dataclass

@@ -93,10 +93,15 @@ def numeric_id(*parts: str, digits: int = 16) -> str:
     return str(value % 10**digits).rjust(digits, "1")
 
 
+def api_key_id(api_key: str) -> str:
+    """The numeric id the list endpoint shows for a key (and that its ``api_key_id`` filter matches)."""
+    return numeric_id("key", api_key, digits=6)
+
+
 def list_item(task: Task, status: str, region: str) -> dict[str, Any]:
     """One ``data[]`` entry of GET /tasks: epoch-ms times, ``status`` (not ``task_status``)."""
     item: dict[str, Any] = {
-        "api_key_id": numeric_id("key", task.api_key, digits=6),
+        "api_key_id": api_key_id(task.api_key),
         "caller_parent_id": numeric_id("parent", task.account),
         "caller_uid": numeric_id("uid", task.account),
         "gmt_create": epoch_ms(task.created),

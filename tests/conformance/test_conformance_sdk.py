@@ -94,6 +94,17 @@ def test_fetch_cancel_and_list(sdk: Any, emulator: EmulatorServer, image_url: st
     assert {row["task_id"] for row in listing.output["data"]} == {slow.output.task_id, done.output.task_id}
     only_canceled = sdk.ImageSynthesis.list(api_key=emulator.api_key, status="CANCELED")
     assert [row["status"] for row in only_canceled.output["data"]] == ["CANCELED"]
+    # The SDK's own enum has SUSPENDED; the API does not, and says so rather than answering an empty page.
+    suspended = sdk.ImageSynthesis.list(api_key=emulator.api_key, status="SUSPENDED")
+    assert (suspended.status_code, suspended.code) == (400, "InvalidParameter")
+    # The filters the SDK sends beyond the documented table: api_key_id and region.
+    row = listing.output["data"][0]
+    by_key = sdk.ImageSynthesis.list(api_key=emulator.api_key, api_key_id=row["api_key_id"])
+    assert by_key.output["total"] == 2
+    assert sdk.ImageSynthesis.list(api_key=emulator.api_key, api_key_id="1").output["total"] == 0
+    by_region = sdk.ImageSynthesis.list(api_key=emulator.api_key, region=row["region"])
+    assert by_region.output["total"] == 2
+    assert sdk.ImageSynthesis.list(api_key=emulator.api_key, region="eu-central-1").output["total"] == 0
 
     hidden = sdk.ImageSynthesis.fetch(done.output.task_id, api_key="sk-second")
     assert hidden.output.task_status == "UNKNOWN"

@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import requests
 
 from tests.emulator.emu_helpers import Emu, error_of
@@ -175,3 +176,40 @@ def test_queue_mode_schedule_is_fifo_within_the_limit(make_emu: Any) -> None:
     ]
     assert waits == [0, 0, 10, 10, 20]
     assert emu.server.stats()["peak_running"] == 2
+
+
+def test_list_filters_by_api_key_id_and_region(make_emu: Any) -> None:
+    # Two keys of one account: the account sees both keys' tasks, api_key_id singles out one key's.
+    emu = make_emu(api_keys=["sk-a1", "sk-a2"], key_accounts={"sk-a1": "acct", "sk-a2": "acct"}, submit_rps=0)
+    first = emu.create_ok(key="sk-a1")
+    second = emu.create_ok(key="sk-a2")
+    everything = emu.list(key="sk-a1").json()
+    key_ids = {row["task_id"]: row["api_key_id"] for row in everything["data"]}
+    assert set(key_ids) == {first, second} and key_ids[first] != key_ids[second]
+
+    only_first = emu.list(key="sk-a1", api_key_id=key_ids[first]).json()
+    assert [row["task_id"] for row in only_first["data"]] == [first]
+    assert only_first["total"] == 1
+    only_second = emu.list(key="sk-a1", api_key_id=key_ids[second]).json()
+    assert [row["task_id"] for row in only_second["data"]] == [second]
+    assert emu.list(key="sk-a1", api_key_id="999999").json()["total"] == 0
+
+    region = everything["data"][0]["region"]
+    assert emu.list(key="sk-a1", region=region).json()["total"] == 2
+    elsewhere = emu.list(key="sk-a1", region="cn-beijing" if region != "cn-beijing" else "cn-hongkong")
+    assert elsewhere.status_code == 200
+    assert (elsewhere.json()["total"], elsewhere.json()["data"]) == (0, [])
+    both = emu.list(key="sk-a1", region=region, api_key_id=key_ids[second]).json()
+    assert [row["task_id"] for row in both["data"]] == [second]
+
+
+@pytest.mark.parametrize("status", ["SUSPENDED", "DONE", "succeeded!"])
+def test_list_rejects_an_unknown_status(emu: Emu, status: str) -> None:
+    emu.create_ok()
+    status_code, code, message = error_of(emu.list(status=status))
+    assert (status_code, code) == (400, "InvalidParameter")
+    assert "status" in message and repr(status) in message
+    # The documented statuses are accepted (any case, as before).
+    assert emu.list(status="SUCCEEDED").json()["total"] == 1
+    assert emu.list(status="succeeded").json()["total"] == 1
+    assert emu.list(status="UNKNOWN").json()["total"] == 0
