@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
+from airflow_provider_wanxiang.client import is_retryable_by_resubmit
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
 
 
@@ -32,7 +33,22 @@ class WanxiangTaskError(AirflowException):
 
 
 class WanxiangTaskFailedError(WanxiangTaskError):
-    """The remote task ended FAILED; ``code``/``message`` are the server's."""
+    """The remote task ended FAILED; ``code``/``message`` are the server's.
+
+    Raised as is only when submitting the same edit again may succeed (``InternalError``, timeouts,
+    capacity), so Airflow's retries are spent where they can help; see the subclasses for the rest.
+    """
+
+
+class WanxiangTaskRejectedError(WanxiangTaskFailedError, AirflowFailException):
+    """The remote task FAILED for a reason resubmitting cannot fix (invalid parameter, content moderation,
+    IP infringement, an unclassified code): the Airflow task fails at once, without retries, because each
+    retry would pay for a new edit that must fail the same way. Still a :class:`WanxiangTaskFailedError`."""
+
+
+class WanxiangSensorTaskFailedError(WanxiangTaskFailedError, AirflowFailException):
+    """The task a sensor watches FAILED (with a code a resubmission may fix): the sensor fails without
+    retries, because a sensor retry would only read the same FAILED task. Re-run the submitting task."""
 
 
 class WanxiangTaskCanceledError(WanxiangTaskError):
@@ -105,12 +121,19 @@ def raise_for_outcome(
     *,
     require_all_images: bool = False,
     timeout_error: type[WanxiangTaskError] = WanxiangTaskTimeoutError,
+    failed_error: type[WanxiangTaskFailedError] = WanxiangTaskFailedError,
 ) -> dict[str, Any]:
     """Return the URL-free summary of a successful outcome, or raise the exception for its status.
+
+    A FAILED task whose code resubmitting cannot fix (:func:`is_retryable_by_resubmit`) raises
+    :class:`WanxiangTaskRejectedError`, which Airflow does not retry; other FAILED tasks raise
+    ``failed_error``.
 
     :param require_all_images: treat a SUCCEEDED task with any failed image as a failure
         (:class:`WanxiangPartialFailureError`); by default a partial success succeeds, like the API.
     :param timeout_error: the class for the timeout outcome (sensors use :class:`WanxiangSensorTimeout`).
+    :param failed_error: the class for a FAILED task a resubmission may fix (sensors use
+        :class:`WanxiangSensorTaskFailedError`: they never resubmit).
     """
     if outcome.status is OutcomeStatus.SUCCESS:
         failed = int(outcome.summary.get("images_failed") or 0)
@@ -125,9 +148,17 @@ def raise_for_outcome(
                 summary=outcome.summary,
             )
         return outcome.summary
-    exception = (
-        timeout_error if outcome.status is OutcomeStatus.TIMEOUT else _EXCEPTION_BY_STATUS[outcome.status]
-    )
+    message = outcome.message
+    exception: type[WanxiangTaskError]
+    if outcome.status is OutcomeStatus.TIMEOUT:
+        exception = timeout_error
+    elif outcome.status is OutcomeStatus.FAILED and not is_retryable_by_resubmit(outcome.code):
+        exception = WanxiangTaskRejectedError
+        message = f"{message} Resubmitting cannot fix this, so the task is not retried."
+    elif outcome.status is OutcomeStatus.FAILED:
+        exception = failed_error
+    else:
+        exception = _EXCEPTION_BY_STATUS[outcome.status]
     raise exception(
-        outcome.message, wanxiang_task_id=outcome.wanxiang_task_id, code=outcome.code, summary=outcome.summary
+        message, wanxiang_task_id=outcome.wanxiang_task_id, code=outcome.code, summary=outcome.summary
     )

@@ -27,6 +27,7 @@ from airflow_provider_wanxiang.client import (
 )
 from airflow_provider_wanxiang.exceptions import (
     WanxiangTaskError,
+    WanxiangTaskFailedError,
     WanxiangTaskTimeoutError,
     raise_for_outcome,
 )
@@ -301,6 +302,7 @@ def finish_wait(
     *,
     require_all_images: bool,
     timeout_error: type[WanxiangTaskError] = WanxiangTaskTimeoutError,
+    failed_error: type[WanxiangTaskFailedError] = WanxiangTaskFailedError,
 ) -> str:
     """End a wait the same way for operator and sensor, deferred or not.
 
@@ -311,7 +313,12 @@ def finish_wait(
         context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=outcome.summary)
     if outcome.status is OutcomeStatus.TIMEOUT:
         hook.cancel_quietly(outcome.wanxiang_task_id)
-    raise_for_outcome(outcome, require_all_images=require_all_images, timeout_error=timeout_error)
+    raise_for_outcome(
+        outcome,
+        require_all_images=require_all_images,
+        timeout_error=timeout_error,
+        failed_error=failed_error,
+    )
     hook.log.info(outcome.message)
     return outcome.wanxiang_task_id
 

@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_wanxiang.client import WanxiangError
-from airflow_provider_wanxiang.exceptions import WanxiangSensorTimeout
+from airflow_provider_wanxiang.exceptions import WanxiangSensorTaskFailedError, WanxiangSensorTimeout
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.operators.wanxiang import (
     DEFAULT_TIMEOUT,
@@ -36,9 +36,10 @@ if TYPE_CHECKING:
 class WanxiangTaskSensor(BaseSensorOperator):
     """Succeed when the remote task SUCCEEDED (also when only some images did); fail specifically otherwise.
 
-    Raises :class:`~airflow_provider_wanxiang.exceptions.WanxiangTaskFailedError` on FAILED,
-    ``WanxiangTaskCanceledError`` on CANCELED, ``WanxiangTaskUnknownError`` on UNKNOWN (expired or not
-    visible to this key), ``WanxiangSensorTimeout`` on timeout (a PENDING task is canceled first) and
+    Raises a :class:`~airflow_provider_wanxiang.exceptions.WanxiangTaskFailedError` on FAILED (never
+    retried: a sensor retry would only read the same FAILED task), ``WanxiangTaskCanceledError`` on
+    CANCELED, ``WanxiangTaskUnknownError`` on UNKNOWN (expired or not visible to this key),
+    ``WanxiangSensorTimeout`` on timeout (a PENDING task is canceled first) and
     ``WanxiangPartialFailureError`` with ``require_all_images=True``. The sensor only reads the task, so a
     retry or a triggerer restart simply re-attaches to it. Returns the task id; the URL-free summary goes
     to XCom under ``wanxiang_summary``.
@@ -141,4 +142,5 @@ class WanxiangTaskSensor(BaseSensorOperator):
             self.hook,
             require_all_images=self.require_all_images,
             timeout_error=WanxiangSensorTimeout,
+            failed_error=WanxiangSensorTaskFailedError,
         )

@@ -9,9 +9,11 @@ import pytest
 from airflow_provider_wanxiang.exceptions import (
     WanxiangPartialFailureError,
     WanxiangPollingError,
+    WanxiangSensorTaskFailedError,
     WanxiangSensorTimeout,
     WanxiangTaskCanceledError,
     WanxiangTaskFailedError,
+    WanxiangTaskRejectedError,
     WanxiangTaskTimeoutError,
     WanxiangTaskUnknownError,
     raise_for_outcome,
@@ -19,13 +21,13 @@ from airflow_provider_wanxiang.exceptions import (
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
 
 
-def _outcome(status: str, **summary: Any) -> TaskOutcome:
+def _outcome(status: str, code: str | None = "X", **summary: Any) -> TaskOutcome:
     return TaskOutcome.from_event(
         {
             "status": status,
             "wanxiang_task_id": "t-1",
             "message": f"it was {status}",
-            "code": "X",
+            "code": code,
             "summary": summary,
         }
     )
@@ -58,7 +60,7 @@ def test_event_round_trip() -> None:
 @pytest.mark.parametrize(
     ("status", "exception"),
     [
-        ("failed", WanxiangTaskFailedError),
+        ("failed", WanxiangTaskRejectedError),  # code "X" is no reason to resubmit
         ("canceled", WanxiangTaskCanceledError),
         ("unknown", WanxiangTaskUnknownError),
         ("timeout", WanxiangTaskTimeoutError),
@@ -70,6 +72,39 @@ def test_each_bad_outcome_raises_its_own_exception(status: str, exception: type[
         raise_for_outcome(_outcome(status))
     assert info.value.wanxiang_task_id == "t-1"  # type: ignore[attr-defined]
     assert info.value.code == "X"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "code", ["InvalidParameter", "DataInspectionFailed", "IPInfringementSuspect", "SomethingNew", None]
+)
+def test_failure_resubmitting_cannot_fix_is_not_retried(code: str | None) -> None:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    with pytest.raises(WanxiangTaskRejectedError, match="Resubmitting cannot fix this") as info:
+        raise_for_outcome(_outcome("failed", code=code))
+    # Airflow fails the task without retries, and existing handlers of the failed error still catch it.
+    assert isinstance(info.value, AirflowFailException)
+    assert isinstance(info.value, WanxiangTaskFailedError)
+    assert info.value.code == code
+    with pytest.raises(WanxiangTaskRejectedError):  # the sensor's class never overrides the code's verdict
+        raise_for_outcome(_outcome("failed", code=code), failed_error=WanxiangSensorTaskFailedError)
+
+
+@pytest.mark.parametrize(
+    "code", ["InternalError", "InternalError.Algo", "InternalError.Timeout", "Throttling", "GatewayTimeout"]
+)
+def test_transient_failure_stays_retryable(code: str) -> None:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    with pytest.raises(WanxiangTaskFailedError) as info:
+        raise_for_outcome(_outcome("failed", code=code))
+    assert type(info.value) is WanxiangTaskFailedError
+    assert not isinstance(info.value, AirflowFailException)
+    # A sensor never resubmits, so even a transient failure is final for it.
+    with pytest.raises(WanxiangSensorTaskFailedError) as sensor_info:
+        raise_for_outcome(_outcome("failed", code=code), failed_error=WanxiangSensorTaskFailedError)
+    assert isinstance(sensor_info.value, AirflowFailException)
+    assert isinstance(sensor_info.value, WanxiangTaskFailedError)
 
 
 def test_sensor_timeout_is_an_airflow_sensor_timeout() -> None:
