@@ -4,7 +4,9 @@ The deferrable path (:class:`~airflow_provider_wanxiang.triggers.wanxiang.Wanxia
 in-worker paths (operator ``wait_for_completion`` without deferral, sensor ``poke``) all feed each status
 query's result to :meth:`PollSchedule.step` and either sleep the returned seconds or stop with the returned
 :class:`~airflow_provider_wanxiang.outcomes.TaskOutcome`. They therefore behave identically under 429s, 5xx
-and dropped connections. No I/O and no Airflow here: callers pass the time and what they saw.
+and dropped connections. No network and no Airflow here: callers pass the time and what they saw. The one
+side effect is a log warning when the task reports an undocumented status, once per wait (this logger runs
+inside the task or the trigger, so the warning lands in its log).
 
 Why an absolute deadline: a trigger is re-created after a triggerer restart, so a budget measured from
 ``run()`` would start over each time; ``end_time`` is wall-clock epoch seconds fixed when the wait began.
@@ -12,6 +14,7 @@ Why an absolute deadline: a trigger is re-created after a triggerer restart, so 
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -27,6 +30,10 @@ DEFAULT_ERROR_BUDGET = 8
 #: Spread of each poll interval (±10 %) so many deferred tasks do not query in lock-step.
 POLL_JITTER = 0.1
 
+_STILL_RUNNING = "The remote task may still be running; a retry re-attaches to it."
+
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class PollSchedule:
@@ -38,6 +45,8 @@ class PollSchedule:
     error_budget: int = DEFAULT_ERROR_BUDGET
     backoff: RetryPolicy = field(default_factory=RetryPolicy)
     consecutive_errors: int = 0
+    #: Undocumented statuses already warned about in this wait (each is logged once, not every poll).
+    warned_statuses: set[str] = field(default_factory=set)
 
     def first_delay(self, now: float | None = None) -> float:
         """A random head start in ``[0, poll_interval)`` before a trigger's first query.
@@ -62,17 +71,14 @@ class PollSchedule:
                 return TaskOutcome(
                     status=OutcomeStatus.ERROR,
                     wanxiang_task_id=self.wanxiang_task_id,
-                    message=(
-                        f"Gave up polling task {self.wanxiang_task_id} after {self.consecutive_errors} "
-                        f"consecutive error(s); the last one: {result}. "
-                        "The remote task may still be running; a retry re-attaches to it."
-                    ),
+                    message=f"{self._why_given_up(result)} {_STILL_RUNNING}",
                     code=result.code,
                 )
         else:
             outcome = outcome_from_task(result)
             if outcome is not None:
                 return outcome
+            self._warn_undocumented(result)
             self.consecutive_errors = 0
             sleep = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
         remaining = self.end_time - now
@@ -86,6 +92,27 @@ class PollSchedule:
                 ),
             )
         return max(0.0, min(sleep, remaining))
+
+    def _why_given_up(self, error: WanxiangError) -> str:
+        """What ended the wait, in words that match what happened."""
+        if not error.retryable:
+            return f"Gave up polling task {self.wanxiang_task_id}: the API answered {error}; not retrying."
+        return (
+            f"Gave up polling task {self.wanxiang_task_id} after {self.consecutive_errors} consecutive "
+            f"failed status queries (error_budget={self.error_budget}); the last one: {error}."
+        )
+
+    def _warn_undocumented(self, task: Task) -> None:
+        reported = task.reported_status
+        if reported is None or reported in self.warned_statuses:
+            return
+        self.warned_statuses.add(reported)
+        log.warning(
+            "Task %s reports the undocumented status %r; treating it as RUNNING and waiting on "
+            "(the wait's deadline still applies). Warned once per wait.",
+            self.wanxiang_task_id,
+            reported,
+        )
 
     def _after_error(self, error: WanxiangError) -> float | None:
         """Back off after a failed query, or ``None`` to give up.

@@ -121,7 +121,7 @@ class AsyncWanxiangClient:
 
     async def get_task(self, task_id: str) -> Task:
         """Read a task; an unknown or expired id comes back as ``TaskStatus.UNKNOWN``, not as an error."""
-        return parse_task(await self._call(get_task_request(task_id)))
+        return parse_task(await self._call(get_task_request(task_id)), expected_task_id=task_id)
 
     async def cancel_task(self, task_id: str) -> None:
         """Cancel a PENDING task; a task that started raises ``UnsupportedOperationError``."""

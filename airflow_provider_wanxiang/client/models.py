@@ -142,6 +142,9 @@ class Task:
     code: str | None = None
     message: str | None = None
     request_id: str | None = None
+    #: The status exactly as the server wrote it, when it is not a documented one (e.g. ``SUSPENDED``,
+    #: which is in the SDK's enum only); ``status`` is then ``RUNNING``, so waiting goes on.
+    reported_status: str | None = None
 
     @property
     def succeeded_images(self) -> tuple[ImageResult, ...]:
@@ -164,6 +167,8 @@ class TaskSummary:
     created_time: datetime | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
+    #: As :attr:`Task.reported_status`: an undocumented status as sent (``status`` is then ``RUNNING``).
+    reported_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,14 @@ meaning of a status code. Everything in this module is a pure function of its ar
 Request builders return an :class:`HttpRequest` (or :class:`UploadRequest` for the OSS form upload) that
 carries no credentials; :func:`send_headers` adds the ``Authorization`` header at the last moment.
 Parsers accept absent optional fields and ignore unknown ones, because the documented shapes vary between
-states and doc versions.
+states and doc versions; a field that is present with the wrong type, or an answer about another task, is a
+:class:`MalformedResponseError` naming the field (see :mod:`~airflow_provider_wanxiang.client.wire_fields`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import mimetypes
 import re
 from collections.abc import Mapping
@@ -40,6 +40,16 @@ from airflow_provider_wanxiang.client.models import (
     TaskSummary,
     UploadPolicy,
     Usage,
+)
+from airflow_provider_wanxiang.client.wire_fields import (
+    malformed,
+    optional_count,
+    optional_epoch_ms,
+    optional_list,
+    optional_number,
+    optional_object,
+    optional_str,
+    required_str,
 )
 
 __all__ = [
@@ -393,43 +403,36 @@ def check_upload_response(http_status: int, headers: Mapping[str, str], content:
 
 def _output(body: Mapping[str, Any], what: str) -> Mapping[str, Any]:
     output = body.get("output")
-    if not isinstance(output, Mapping):
+    if output is None:
         raise MalformedResponseError(f"{what}: the response has no 'output' object")
+    if not isinstance(output, Mapping):
+        raise malformed(what, "output", output, "an object")
     return output
 
 
-def _optional_str(value: object) -> str | None:
+def _request_id(body: Mapping[str, Any]) -> str | None:
+    """The envelope's ``request_id``; one of another type is dropped rather than failing a good answer
+    (it is only quoted to support)."""
+    value = body.get("request_id")
+    return value if isinstance(value, str) and value else None
+
+
+def _status(value: object, what: str, field: str) -> tuple[TaskStatus, str | None]:
+    """The status and, for a status the API does not document, the raw value.
+
+    An undocumented string (``SUSPENDED`` is in the SDK's enum but not in this API's docs) is read as
+    RUNNING: polling continues and the caller's deadline bounds the wait, rather than misreporting an
+    outcome. The raw value travels back (``reported_status``) so that the waiting loop, not this pure
+    parser, warns about it once per wait (see :class:`~airflow_provider_wanxiang.polling.PollSchedule`).
+    """
     if value is None or value == "":
-        return None
-    return str(value)
-
-
-def _float_or_none(value: object) -> float | None:
-    """A number given as a number or as a string (the upload-policy doc types numbers as strings)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
+        raise MalformedResponseError(f"{what}: the response has no {field}")
+    if not isinstance(value, str):
+        raise malformed(what, field, value, "a task status string")
     try:
-        number = float(value)
+        return TaskStatus(value), None
     except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _int_or_none(value: object) -> int | None:
-    number = _float_or_none(value)
-    return None if number is None else int(number)
-
-
-def _status(value: object, what: str) -> TaskStatus:
-    try:
-        return TaskStatus(str(value))
-    except ValueError:
-        if value is None:
-            raise MalformedResponseError(f"{what}: the response has no task status") from None
-        # e.g. SUSPENDED exists in the SDK's enum but not in this API's docs. Treat it as still running:
-        # polling continues and the caller's deadline bounds the wait, rather than misreporting an outcome.
-        log.warning("Unrecognised task status %r; treating it as RUNNING", value)
-        return TaskStatus.RUNNING
+        return TaskStatus.RUNNING, value
 
 
 def parse_server_time(value: object) -> datetime | None:
@@ -452,132 +455,141 @@ def parse_server_time(value: object) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
-def _epoch_ms(value: object) -> datetime | None:
-    millis = _float_or_none(value)
+def parse_created(body: Mapping[str, Any]) -> CreatedTask:
+    """Parse the create answer ``{"output": {"task_id", "task_status"}, "request_id"}``."""
+    output = _output(body, "create")
+    task_id = required_str(output, "task_id", "create", "output.")
+    raw_status = output.get("task_status")
+    status = TaskStatus.PENDING
+    if raw_status is not None:
+        status, _ = _status(raw_status, "create", "output.task_status")
+    return CreatedTask(task_id=task_id, status=status, request_id=_request_id(body))
+
+
+def _parse_result(index: int, item: object, what: str) -> ImageResult:
+    path = f"output.results[{index}]."
+    if not isinstance(item, Mapping):
+        raise malformed(what, path[:-1], item, "an object (one per requested image)")
+    return ImageResult(
+        index=index,
+        url=optional_str(item, "url", what, path),
+        orig_prompt=optional_str(item, "orig_prompt", what, path),
+        actual_prompt=optional_str(item, "actual_prompt", what, path),
+        code=optional_str(item, "code", what, path),
+        message=optional_str(item, "message", what, path),
+    )
+
+
+def _parse_metrics(output: Mapping[str, Any], what: str) -> TaskMetrics | None:
+    raw = optional_object(output, "task_metrics", what, "output.")
+    if raw is None:
+        return None
+    upper = {str(key).upper(): value for key, value in raw.items()}
+    counts = [
+        optional_count(upper, name, what, "output.task_metrics.") or 0
+        for name in ("TOTAL", "SUCCEEDED", "FAILED")
+    ]
+    return TaskMetrics(total=counts[0], succeeded=counts[1], failed=counts[2])
+
+
+def _parse_usage(body: Mapping[str, Any], what: str) -> Usage | None:
+    usage = optional_object(body, "usage", what, "")
+    if usage is None:
+        return None
+    image_count = optional_count(usage, "image_count", what, "usage.")
+    return None if image_count is None else Usage(image_count=image_count)
+
+
+def parse_task(body: Mapping[str, Any], expected_task_id: str | None = None) -> Task:
+    """Parse ``GET /tasks/{id}`` in any state (PENDING, RUNNING, SUCCEEDED with partial failures, FAILED,
+    CANCELED, UNKNOWN).
+
+    :param expected_task_id: the id that was asked for; an answer about another task (a caching proxy, a
+        mixed-up gateway) is a :class:`MalformedResponseError`, never read as this task's outcome.
+    """
+    what = "get task"
+    output = _output(body, what)
+    task_id = required_str(output, "task_id", what, "output.")
+    if expected_task_id is not None and task_id != expected_task_id:
+        raise MalformedResponseError(
+            f"{what}: asked for task {shorten(expected_task_id)}, the answer is about task {shorten(task_id)}"
+        )
+    status, reported_status = _status(output.get("task_status"), what, "output.task_status")
+    raw_results = optional_list(output, "results", what, "output.")
+    if raw_results is None and status is TaskStatus.SUCCEEDED:
+        raise MalformedResponseError(f"{what}: a SUCCEEDED task without output.results")
+    results = tuple(_parse_result(index, item, what) for index, item in enumerate(raw_results or ()))
+    return Task(
+        task_id=task_id,
+        status=status,
+        submit_time=parse_server_time(output.get("submit_time")),
+        scheduled_time=parse_server_time(output.get("scheduled_time")),
+        end_time=parse_server_time(output.get("end_time")),
+        results=results,
+        metrics=_parse_metrics(output, what),
+        usage=_parse_usage(body, what),
+        code=optional_str(output, "code", what, "output."),
+        message=optional_str(output, "message", what, "output."),
+        request_id=_request_id(body),
+        reported_status=reported_status,
+    )
+
+
+def _epoch_ms(item: Mapping[str, Any], key: str, path: str) -> datetime | None:
+    millis = optional_epoch_ms(item, key, "list", path)
     if millis is None:
         return None
     try:
         return datetime.fromtimestamp(millis / 1000.0, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        return None
+        raise malformed("list", f"{path}{key}", millis, "epoch milliseconds in range") from None
 
 
-def parse_created(body: Mapping[str, Any]) -> CreatedTask:
-    """Parse the create answer ``{"output": {"task_id", "task_status"}, "request_id"}``."""
-    output = _output(body, "create")
-    task_id = _optional_str(output.get("task_id"))
-    if task_id is None:
-        raise MalformedResponseError("create: the response has no output.task_id")
-    status = output.get("task_status")
-    return CreatedTask(
-        task_id=task_id,
-        status=_status(status, "create") if status is not None else TaskStatus.PENDING,
-        request_id=_optional_str(body.get("request_id")),
-    )
-
-
-def _parse_result(index: int, item: object) -> ImageResult:
+def _parse_summary(index: int, item: object) -> TaskSummary:
+    path = f"data[{index}]."
     if not isinstance(item, Mapping):
-        return ImageResult(
-            index=index, code="MalformedResult", message=f"unexpected result entry {shorten(item)}"
-        )
-    return ImageResult(
-        index=index,
-        url=_optional_str(item.get("url")),
-        orig_prompt=_optional_str(item.get("orig_prompt")),
-        actual_prompt=_optional_str(item.get("actual_prompt")),
-        code=_optional_str(item.get("code")),
-        message=_optional_str(item.get("message")),
-    )
-
-
-def _parse_metrics(raw: object) -> TaskMetrics | None:
-    if not isinstance(raw, Mapping):
-        return None
-    upper = {str(key).upper(): value for key, value in raw.items()}
-    return TaskMetrics(
-        total=_int_or_none(upper.get("TOTAL")) or 0,
-        succeeded=_int_or_none(upper.get("SUCCEEDED")) or 0,
-        failed=_int_or_none(upper.get("FAILED")) or 0,
-    )
-
-
-def parse_task(body: Mapping[str, Any]) -> Task:
-    """Parse ``GET /tasks/{id}`` in any state (PENDING, RUNNING, SUCCEEDED with partial failures, FAILED,
-    CANCELED, UNKNOWN)."""
-    output = _output(body, "get task")
-    task_id = _optional_str(output.get("task_id"))
-    if task_id is None:
-        raise MalformedResponseError("get task: the response has no output.task_id")
-    raw_results = output.get("results")
-    results = (
-        tuple(_parse_result(index, item) for index, item in enumerate(raw_results))
-        if isinstance(raw_results, list)
-        else ()
-    )
-    usage = body.get("usage")
-    image_count = _int_or_none(usage.get("image_count")) if isinstance(usage, Mapping) else None
-    return Task(
-        task_id=task_id,
-        status=_status(output.get("task_status"), "get task"),
-        submit_time=parse_server_time(output.get("submit_time")),
-        scheduled_time=parse_server_time(output.get("scheduled_time")),
-        end_time=parse_server_time(output.get("end_time")),
-        results=results,
-        metrics=_parse_metrics(output.get("task_metrics")),
-        usage=Usage(image_count=image_count) if image_count is not None else None,
-        code=_optional_str(output.get("code")),
-        message=_optional_str(output.get("message")),
-        request_id=_optional_str(body.get("request_id")),
-    )
-
-
-def _parse_summary(item: Mapping[str, Any]) -> TaskSummary | None:
-    task_id = _optional_str(item.get("task_id"))
-    if task_id is None:
-        return None
+        raise malformed("list", path[:-1], item, "an object")
+    raw_status = item.get("status")
+    if raw_status is None:
+        raw_status = item.get("task_status")
+    status, reported_status = _status(raw_status, "list", f"{path}status")
     return TaskSummary(
-        task_id=task_id,
-        status=_status(item.get("status") or item.get("task_status"), "list"),
-        model_name=_optional_str(item.get("model_name")),
-        region=_optional_str(item.get("region")),
-        request_id=_optional_str(item.get("request_id")),
-        created_time=_epoch_ms(item.get("gmt_create")),
-        start_time=_epoch_ms(item.get("start_time")),
-        end_time=_epoch_ms(item.get("end_time")),
+        task_id=required_str(item, "task_id", "list", path),
+        status=status,
+        model_name=optional_str(item, "model_name", "list", path),
+        region=optional_str(item, "region", "list", path),
+        request_id=optional_str(item, "request_id", "list", path),
+        created_time=_epoch_ms(item, "gmt_create", path),
+        start_time=_epoch_ms(item, "start_time", path),
+        end_time=_epoch_ms(item, "end_time", path),
+        reported_status=reported_status,
     )
 
 
 def parse_task_page(body: Mapping[str, Any]) -> TaskPage:
     """Parse ``GET /tasks``: the documented ``data`` array (SDK v2 expects ``tasks``; both are read)."""
-    raw_items = body.get("data")
-    if raw_items is None:
-        raw_items = body.get("tasks")
-    if raw_items is not None and not isinstance(raw_items, list):
-        raise MalformedResponseError("list: 'data' is not an array")
-    items = tuple(
-        summary
-        for summary in (_parse_summary(item) for item in raw_items or () if isinstance(item, Mapping))
-        if summary is not None
-    )
-    page_size = _int_or_none(body.get("page_size")) or max(len(items), 1)
-    total = _int_or_none(body.get("total"))
+    key = "data" if body.get("data") is not None else "tasks"
+    raw_items = optional_list(body, key, "list", "")
+    items = tuple(_parse_summary(index, item) for index, item in enumerate(raw_items or ()))
+    page_size = optional_count(body, "page_size", "list", "") or max(len(items), 1)
+    total = optional_count(body, "total", "list", "")
     total = len(items) if total is None else total
-    total_pages = _int_or_none(body.get("total_page"))
+    total_pages = optional_count(body, "total_page", "list", "")
     if total_pages is None:
         total_pages = -(-total // page_size)
     return TaskPage(
         items=items,
         total=total,
         total_pages=total_pages,
-        page_no=_int_or_none(body.get("page_no")) or 1,
+        page_no=optional_count(body, "page_no", "list", "") or 1,
         page_size=page_size,
-        request_id=_optional_str(body.get("request_id")),
+        request_id=_request_id(body),
     )
 
 
 def parse_upload_policy(body: Mapping[str, Any]) -> UploadPolicy:
     """Parse ``GET /uploads?action=getPolicy`` (numbers may arrive as strings; the doc types them so)."""
+    what = "upload policy"
     data = body.get("data")
     if not isinstance(data, Mapping):
         raise MalformedResponseError("upload policy: the response has no 'data' object")
@@ -586,15 +598,19 @@ def parse_upload_policy(body: Mapping[str, Any]) -> UploadPolicy:
     if missing:
         raise MalformedResponseError(f"upload policy: missing {', '.join(missing)}")
     return UploadPolicy(
-        upload_host=str(data["upload_host"]),
-        upload_dir=str(data["upload_dir"]),
-        policy=str(data["policy"]),
-        signature=str(data["signature"]),
-        oss_access_key_id=str(data["oss_access_key_id"]),
-        expire_in_seconds=_int_or_none(data.get("expire_in_seconds")),
-        max_file_size_mb=_float_or_none(data.get("max_file_size_mb")),
-        capacity_limit_mb=_float_or_none(data.get("capacity_limit_mb")),
-        x_oss_object_acl=_optional_str(data.get("x_oss_object_acl")) or "private",
-        x_oss_forbid_overwrite=_optional_str(data.get("x_oss_forbid_overwrite")) or "true",
-        request_id=_optional_str(body.get("request_id")),
+        upload_host=required_str(data, "upload_host", what, "data."),
+        upload_dir=required_str(data, "upload_dir", what, "data."),
+        policy=required_str(data, "policy", what, "data."),
+        signature=required_str(data, "signature", what, "data."),
+        oss_access_key_id=required_str(data, "oss_access_key_id", what, "data."),
+        expire_in_seconds=_whole(optional_number(data, "expire_in_seconds", what, "data.")),
+        max_file_size_mb=optional_number(data, "max_file_size_mb", what, "data."),
+        capacity_limit_mb=optional_number(data, "capacity_limit_mb", what, "data."),
+        x_oss_object_acl=optional_str(data, "x_oss_object_acl", what, "data.") or "private",
+        x_oss_forbid_overwrite=optional_str(data, "x_oss_forbid_overwrite", what, "data.") or "true",
+        request_id=_request_id(body),
     )
+
+
+def _whole(number: float | None) -> int | None:
+    return None if number is None else int(number)

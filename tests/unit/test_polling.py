@@ -78,7 +78,8 @@ def test_transient_errors_back_off_within_the_budget_then_give_up() -> None:
     assert isinstance(outcome, TaskOutcome)
     assert outcome.status is OutcomeStatus.ERROR
     assert outcome.code == "ServiceUnavailable"
-    assert "4 consecutive error(s)" in outcome.message
+    assert "after 4 consecutive failed status queries (error_budget=3)" in outcome.message
+    assert "not retrying" not in outcome.message
 
 
 def test_a_good_answer_resets_the_error_count() -> None:
@@ -100,6 +101,34 @@ def test_non_retryable_errors_end_the_wait_at_once() -> None:
     assert isinstance(outcome, TaskOutcome)
     assert outcome.status is OutcomeStatus.ERROR
     assert outcome.code == "InvalidApiKey"
+    # Says what happened: no "after 0 consecutive error(s)" for an error that was never retried.
+    assert outcome.message.startswith(
+        "Gave up polling task t-1: the API answered [InvalidApiKey] Invalid API-key provided. (HTTP 401); "
+        "not retrying."
+    )
+    assert "consecutive" not in outcome.message
+
+
+def test_an_undocumented_status_is_waited_on_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    schedule = _schedule()
+    suspended = Task(task_id="t-1", status=TaskStatus.RUNNING, reported_status="SUSPENDED")
+    with caplog.at_level("WARNING", logger="airflow_provider_wanxiang.polling"):
+        sleeps = [schedule.step(suspended, NOW) for _ in range(5)]
+        assert all(isinstance(s, float) for s in sleeps)  # still waiting
+        assert isinstance(schedule.step(Task(task_id="t-1", status=TaskStatus.RUNNING), NOW), float)
+        assert isinstance(schedule.step(suspended, NOW), float)
+        other = Task(task_id="t-1", status=TaskStatus.RUNNING, reported_status="PAUSED")
+        assert isinstance(schedule.step(other, NOW), float)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "Task t-1 reports the undocumented status 'SUSPENDED'; treating it as RUNNING and waiting on "
+        "(the wait's deadline still applies). Warned once per wait.",
+        "Task t-1 reports the undocumented status 'PAUSED'; treating it as RUNNING and waiting on "
+        "(the wait's deadline still applies). Warned once per wait.",
+    ]
+    # The deadline still bounds it.
+    assert isinstance(outcome := schedule.step(suspended, NOW + 100), TaskOutcome)
+    assert outcome.status is OutcomeStatus.TIMEOUT
 
 
 def test_first_delay_spreads_restarts_within_one_interval_and_the_deadline() -> None:

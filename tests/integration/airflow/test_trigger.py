@@ -105,7 +105,7 @@ async def test_exhausted_error_budget_ends_with_an_error_event(emulator: Emulato
     emulator.inject_faults("get", [{"status": 503, "code": "ServiceUnavailable", "message": "x"}] * 4)
     event = _only(await _events(_trigger(task_id, error_budget=2, poll_interval=0.1)))
     assert event["status"] == "error"
-    assert "3 consecutive error(s)" in event["message"]
+    assert "after 3 consecutive failed status queries (error_budget=2)" in event["message"]
     assert event["code"] == "ServiceUnavailable"
 
 

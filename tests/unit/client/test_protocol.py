@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -457,21 +458,22 @@ def test_unknown_state_has_only_id_and_status() -> None:
     )
 
 
-def test_parsing_tolerates_extras_and_odd_values() -> None:
+def test_parsing_tolerates_extras_absent_optionals_and_unambiguous_values() -> None:
     body = {
         "request_id": "r",
         "surprise": {"nested": True},
         "output": {
             "task_id": "t",
             "task_status": "SUSPENDED",  # in the SDK's enum, not in this API's docs
-            "results": [{"url": "https://x/y.png", "new_field": 1}, "garbage"],
-            "task_metrics": {"total": "2", "succeeded": "1"},
-            "submit_time": "not a time",
+            "results": [{"url": "https://x/y.png", "new_field": 1}, {"code": "X", "message": None}],
+            "task_metrics": {"total": "2", "succeeded": 1.0},  # digit strings and whole floats are exact
+            "submit_time": "not a time",  # informational only: unreadable times are None
         },
         "usage": {"image_count": "1"},
     }
     task = parse_task(body)
     assert task.status is TaskStatus.RUNNING  # keep polling; the caller's deadline bounds it
+    assert task.reported_status == "SUSPENDED"  # so the waiting loop can warn (once)
     assert task.results[0].succeeded and not task.results[1].succeeded
     assert task.metrics is not None and (task.metrics.total, task.metrics.succeeded, task.metrics.failed) == (
         2,
@@ -480,6 +482,162 @@ def test_parsing_tolerates_extras_and_odd_values() -> None:
     )
     assert task.usage is not None and task.usage.image_count == 1
     assert task.submit_time is None
+    assert parse_task(RUNNING).reported_status is None
+    # Absent optional parts stay fine: no usage, no metrics, no results while running, usage without count.
+    bare = parse_task({"output": {"task_id": "t", "task_status": "RUNNING"}, "usage": {}})
+    assert (bare.metrics, bare.usage, bare.results, bare.request_id) == (None, None, (), None)
+
+
+def _with_output(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**base, "output": {**base["output"], **changes}}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_with_output(SUCCEEDED, results="abc"), "output.results is 'abc' (a string), expected an array"),
+        (_with_output(SUCCEEDED, results={"url": "u"}), "output.results is {'url': 'u'} (an object)"),
+        (_with_output(SUCCEEDED, results=None), "SUCCEEDED task without output.results"),
+        (
+            _with_output(SUCCEEDED, results=["https://x/y.png"]),
+            "output.results[0] is 'https://x/y.png' (a string)",
+        ),
+        (
+            _with_output(SUCCEEDED, results=[{"url": 7}]),
+            "output.results[0].url is 7 (a number), expected a string",
+        ),
+        (_with_output(PARTIAL, results=[{"code": ["DataInspectionFailed"]}]), "output.results[0].code is"),
+        (_with_output(RUNNING, results="none yet"), "output.results is 'none yet'"),
+        (
+            _with_output(SUCCEEDED, task_metrics=[1, 1, 0]),
+            "output.task_metrics is [1, 1, 0] (an array), expected an object",
+        ),
+        (_with_output(SUCCEEDED, task_metrics="TOTAL=1"), "output.task_metrics is 'TOTAL=1' (a string)"),
+        (
+            _with_output(SUCCEEDED, task_metrics={"TOTAL": "abc"}),
+            "output.task_metrics.TOTAL is 'abc' (a string), expected an integer >= 0",
+        ),
+        (
+            _with_output(SUCCEEDED, task_metrics={"TOTAL": 1, "SUCCEEDED": True}),
+            "output.task_metrics.SUCCEEDED is True (a boolean)",
+        ),
+        (_with_output(SUCCEEDED, task_metrics={"TOTAL": 2.5}), "output.task_metrics.TOTAL is 2.5 (a number)"),
+        (_with_output(SUCCEEDED, task_metrics={"FAILED": -1}), "output.task_metrics.FAILED is -1 (a number)"),
+        ({**SUCCEEDED, "usage": "lots"}, "usage is 'lots' (a string), expected an object"),
+        ({**SUCCEEDED, "usage": [1]}, "usage is [1] (an array), expected an object"),
+        (
+            {**SUCCEEDED, "usage": {"image_count": "lots"}},
+            "usage.image_count is 'lots' (a string), expected an integer >= 0",
+        ),
+        ({**SUCCEEDED, "usage": {"image_count": 1.5}}, "usage.image_count is 1.5 (a number)"),
+        ({**SUCCEEDED, "usage": {"image_count": {}}}, "usage.image_count is {} (an object)"),
+        (_with_output(FAILED, code=500), "output.code is 500 (a number), expected a string"),
+        (_with_output(FAILED, message={"text": "no"}), "output.message is {'text': 'no'} (an object)"),
+        (_with_output(RUNNING, task_id=42), "output.task_id is 42 (a number), expected a string"),
+        (_with_output(RUNNING, task_id=""), "the response has no output.task_id"),
+        (_with_output(RUNNING, task_status=["RUNNING"]), "output.task_status is ['RUNNING'] (an array)"),
+        (_with_output(RUNNING, task_status=""), "the response has no output.task_status"),
+        ({"output": "RUNNING"}, "output is 'RUNNING' (a string), expected an object"),
+        ({"output": [RUNNING["output"]]}, "output is [{"),
+    ],
+)
+def test_task_answers_with_wrong_types_are_malformed(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(MalformedResponseError) as info:
+        parse_task(body)
+    assert str(info.value).startswith("get task: ")
+    assert message in str(info.value)
+
+
+def test_an_answer_about_another_task_is_malformed() -> None:
+    asked = "7f4836cd-1c47-41b3-b3a4-000000000000"
+    with pytest.raises(MalformedResponseError) as info:
+        parse_task(SUCCEEDED, expected_task_id=asked)
+    assert str(info.value) == (
+        f"get task: asked for task {asked}, the answer is about task 7f4836cd-1c47-41b3-b3a4-xxxxxx"
+    )
+    assert info.value.retryable  # a mixed-up gateway may answer right next time; the budget bounds it
+    assert (
+        parse_task(SUCCEEDED, expected_task_id="7f4836cd-1c47-41b3-b3a4-xxxxxx").status
+        is TaskStatus.SUCCEEDED
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"output": {"task_id": 12345, "task_status": "PENDING"}},
+            "create: output.task_id is 12345 (a number)",
+        ),
+        ({"output": {"task_id": "t", "task_status": 1}}, "create: output.task_status is 1 (a number)"),
+        ({"output": ["t"]}, "create: output is ['t'] (an array), expected an object"),
+    ],
+)
+def test_create_answers_with_wrong_types_are_malformed(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(message)):
+        parse_created(body)
+
+
+def test_create_answer_with_an_undocumented_status_is_still_a_task_to_wait_on() -> None:
+    created = parse_created({"output": {"task_id": "t", "task_status": "QUEUED"}, "request_id": 5})
+    assert (created.task_id, created.status, created.request_id) == ("t", TaskStatus.RUNNING, None)
+
+
+def _with_row(**changes: Any) -> dict[str, Any]:
+    return {**LIST, "data": [{**LIST["data"][0], **changes}]}  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**LIST, "data": {"task_id": "a"}}, "list: data is {'task_id': 'a'} (an object), expected an array"),
+        ({**LIST, "data": ["a"]}, "list: data[0] is 'a' (a string), expected an object"),
+        (_with_row(task_id=None), "list: the response has no data[0].task_id"),
+        (_with_row(task_id=7), "list: data[0].task_id is 7 (a number)"),
+        (_with_row(status=None), "list: the response has no data[0].status"),
+        (_with_row(status=False), "list: data[0].status is False (a boolean)"),
+        (
+            _with_row(gmt_create="yesterday"),
+            "list: data[0].gmt_create is 'yesterday' (a string), expected epoch milliseconds",
+        ),
+        (_with_row(end_time=[1]), "list: data[0].end_time is [1] (an array)"),
+        (_with_row(region={"id": 1}), "list: data[0].region is {'id': 1} (an object), expected a string"),
+        ({**LIST, "total": "many"}, "list: total is 'many' (a string), expected an integer >= 0"),
+        ({**LIST, "total_page": -1}, "list: total_page is -1 (a number)"),
+        ({**LIST, "page_no": [1]}, "list: page_no is [1] (an array)"),
+        ({**LIST, "page_size": True}, "list: page_size is True (a boolean)"),
+    ],
+)
+def test_list_pages_with_wrong_types_are_malformed(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(message)):
+        parse_task_page(body)
+
+
+def test_list_row_with_an_undocumented_status_is_kept_and_flagged() -> None:
+    page = parse_task_page(_with_row(status="SUSPENDED"))
+    (row,) = page.items
+    assert (row.status, row.reported_status) == (TaskStatus.RUNNING, "SUSPENDED")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"expire_in_seconds": "soon"},
+            "upload policy: data.expire_in_seconds is 'soon' (a string), expected a number",
+        ),
+        ({"max_file_size_mb": [100]}, "upload policy: data.max_file_size_mb is [100] (an array)"),
+        ({"capacity_limit_mb": "inf"}, "upload policy: data.capacity_limit_mb is 'inf' (a string)"),
+        (
+            {"upload_host": ["https://a", "https://b"]},
+            "upload policy: data.upload_host is ['https://a', 'https://b']",
+        ),
+        ({"x_oss_object_acl": 1}, "upload policy: data.x_oss_object_acl is 1 (a number)"),
+    ],
+)
+def test_upload_policies_with_wrong_types_are_malformed(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(MalformedResponseError, match=re.escape(message)):
+        parse_upload_policy({**POLICY_BODY, "data": {**POLICY_BODY["data"], **changes}})  # type: ignore[dict-item]
 
 
 def test_parse_task_requires_output() -> None:
