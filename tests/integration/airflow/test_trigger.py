@@ -120,6 +120,8 @@ async def test_non_retryable_error_ends_at_once(
     event = _only(await _events(_trigger(task_id)))
     assert event["status"] == "error"
     assert event["code"] == "InvalidApiKey"
+    assert "the API answered [InvalidApiKey]" in event["message"] and "not retrying" in event["message"]
+    assert "consecutive" not in event["message"]
     assert "sk-revoked" not in json.dumps(event)
 
 
