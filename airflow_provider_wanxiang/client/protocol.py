@@ -27,6 +27,7 @@ from airflow_provider_wanxiang.client.errors import (
     MalformedResponseError,
     WanxiangValidationError,
     error_from_response,
+    server_text,
     shorten,
 )
 from airflow_provider_wanxiang.client.models import (
@@ -486,8 +487,8 @@ def _parse_result(index: int, item: object) -> ImageResult:
         url=_optional_str(item.get("url")),
         orig_prompt=_optional_str(item.get("orig_prompt")),
         actual_prompt=_optional_str(item.get("actual_prompt")),
-        code=_optional_str(item.get("code")),
-        message=_optional_str(item.get("message")),
+        code=server_text(item.get("code"), 100),
+        message=server_text(item.get("message")),
     )
 
 
@@ -526,8 +527,8 @@ def parse_task(body: Mapping[str, Any]) -> Task:
         results=results,
         metrics=_parse_metrics(output.get("task_metrics")),
         usage=Usage(image_count=image_count) if image_count is not None else None,
-        code=_optional_str(output.get("code")),
-        message=_optional_str(output.get("message")),
+        code=server_text(output.get("code"), 100),
+        message=server_text(output.get("message")),
         request_id=_optional_str(body.get("request_id")),
     )
 
