@@ -203,14 +203,14 @@ class AsyncWanxiangClient:
         url = request.url(config.base_url)
 
         def send() -> Any:
+            proxy = self._proxy_arguments(url)
             return self._get_session().request(
                 request.method,
                 url,
                 params=list(request.params),
                 data=body,
-                headers=headers,
                 allow_redirects=False,
-                **self._proxy_arguments(url),
+                **{**proxy, "headers": {**headers, **proxy.get("headers", {})}},
             )
 
         status, response_headers, content = await self._exchange(request, send)
@@ -226,12 +226,13 @@ class AsyncWanxiangClient:
         form.add_field("file", upload.content, filename=upload.filename, content_type=upload.content_type)
 
         def send() -> Any:
+            proxy = self._proxy_arguments(upload.url)
+            headers = {"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
             return self._get_session().post(
                 upload.url,
                 data=form,
-                headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 allow_redirects=False,
-                **self._proxy_arguments(upload.url),
+                **{**proxy, "headers": {**headers, **proxy.get("headers", {})}},
             )
 
         status, response_headers, content = await self._exchange(upload, send)
@@ -239,13 +240,23 @@ class AsyncWanxiangClient:
         log_response(upload, status, None, attempt)
 
     def _proxy_arguments(self, url: str) -> dict[str, Any]:
-        """aiohttp's ``proxy``/``proxy_headers`` for ``url``: credentials go in a header, not the URL."""
+        """aiohttp's ``proxy``/``proxy_headers`` for ``url``, with the credentials in a header, not the URL.
+
+        aiohttp sends ``proxy_headers`` only on a CONNECT (https targets); a plain-http request goes to the
+        proxy as is, so there the ``Proxy-Authorization`` header travels with the request itself (never
+        inside a tunnel, where the origin server would see it).
+        """
         route = proxy_for_url(url, self._config.proxy)
         if route is None:
             return {}
         authorization = route.authorization()
-        headers = {"Proxy-Authorization": authorization} if authorization else None
-        return {"proxy": route.url, "proxy_headers": headers}
+        if authorization is None:
+            return {"proxy": route.url}
+        proxy_headers = {"Proxy-Authorization": authorization}
+        arguments: dict[str, Any] = {"proxy": route.url, "proxy_headers": proxy_headers}
+        if url.lower().startswith("http://"):
+            arguments["headers"] = proxy_headers
+        return arguments
 
     async def _exchange(self, request: HttpRequest | UploadRequest, send: Callable[[], Any]) -> _Answer:
         """One exchange (send, headers, the whole capped body) within the total deadline of an attempt."""

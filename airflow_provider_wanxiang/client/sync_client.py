@@ -269,11 +269,17 @@ class WanxiangClient:
             try:
                 with send() as response:
                     content = _read_body(response, request)
-                    return response.status_code, response.headers, content
+                if deadline.expired:
+                    # A cut can look like an answer (headers cut mid-line read as their end, then an
+                    # empty body until EOF): nothing read after the deadline fired is trusted.
+                    raise _deadline_error(request, deadline)
+                return response.status_code, response.headers, content
             except requests.RequestException as exc:
                 if deadline.expired:
                     raise _deadline_error(request, deadline) from None
                 raise _transport_error(exc, request) from exc
+            except DeadlineExceededError:
+                raise
             except TransportError:
                 if deadline.expired:
                     raise _deadline_error(request, deadline) from None
