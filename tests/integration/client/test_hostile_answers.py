@@ -40,7 +40,9 @@ def hostile() -> Iterator[HostileServer]:
 
 
 @pytest.fixture(params=["sync", "async"])
-def edge_client(request: pytest.FixtureRequest, hostile: HostileServer, sleeps: SleepRecorder) -> Iterator[Any]:
+def edge_client(
+    request: pytest.FixtureRequest, hostile: HostileServer, sleeps: SleepRecorder
+) -> Iterator[Any]:
     config = make_config(
         hostile.base_url, sleeps, max_attempts=1, timeout=(2.0, READ_TIMEOUT), total_timeout=TOTAL
     )
@@ -53,7 +55,9 @@ def edge_client(request: pytest.FixtureRequest, hostile: HostileServer, sleeps: 
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("mode", ["drip_body", "drip_headers"])
-def test_a_trickling_answer_ends_at_the_total_deadline(edge_client: Any, hostile: HostileServer, mode: str) -> None:
+def test_a_trickling_answer_ends_at_the_total_deadline(
+    edge_client: Any, hostile: HostileServer, mode: str
+) -> None:
     hostile.reset(mode, interval=0.5)
     with pytest.raises(DeadlineExceededError) as caught:
         edge_client.get_task("task-1")
@@ -71,7 +75,9 @@ def test_a_trickling_answer_is_retried_within_the_policy(
 ) -> None:
     """Each attempt has its own deadline; the retry policy (GET is idempotent) decides the rest."""
     hostile.reset("drip_body", interval=0.5)
-    config = make_config(hostile.base_url, sleeps, max_attempts=2, timeout=(2.0, READ_TIMEOUT), total_timeout=1.0)
+    config = make_config(
+        hostile.base_url, sleeps, max_attempts=2, timeout=(2.0, READ_TIMEOUT), total_timeout=1.0
+    )
     client = open_client(any_kind, config)
     try:
         with pytest.raises(DeadlineExceededError):
@@ -113,7 +119,9 @@ def test_a_gzip_bomb_is_refused_after_a_bounded_number_of_decoded_bytes(
     hostile.reset("gzip_bomb", bomb_bytes=300 * 1024 * 1024)
     with pytest.raises(ResponseTooLargeError) as caught:
         edge_client.get_task("task-1")
-    read = int(re.search(r"stopped after ([\d,]+) decoded bytes", str(caught.value)).group(1).replace(",", ""))
+    read = int(
+        re.search(r"stopped after ([\d,]+) decoded bytes", str(caught.value)).group(1).replace(",", "")
+    )
     # max_length inflation: never more than the cap plus one byte, whatever a compressed chunk holds.
     assert read == MAX_RESPONSE_BYTES + 1
 

@@ -71,7 +71,9 @@ def kind(request: pytest.FixtureRequest) -> str:
 def _every_route(client: Any, emulator: EmulatorServer) -> str:
     """One call per route; returns the created task id."""
     emulator.configure(pending_fraction=1.0, task_seconds=30)  # stays PENDING: cancel really cancels
-    created = client.create_task(build_edit_request(prompt="through the proxy", images=[png_data_uri(512, 512)]))
+    created = client.create_task(
+        build_edit_request(prompt="through the proxy", images=[png_data_uri(512, 512)])
+    )
     assert client.get_task(created.task_id).status is TaskStatus.PENDING
     client.cancel_task(created.task_id)
     assert client.list_tasks().total == 1
@@ -117,7 +119,11 @@ def test_every_route_goes_through_http_proxy(
 
 @pytest.mark.timeout(60)
 def test_lower_case_http_proxy_is_honoured_too(
-    kind: str, emulator: EmulatorServer, open_proxy: ForwardProxy, sleeps: SleepRecorder, monkeypatch: pytest.MonkeyPatch
+    kind: str,
+    emulator: EmulatorServer,
+    open_proxy: ForwardProxy,
+    sleeps: SleepRecorder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("http_proxy", open_proxy.url)
     client = open_client(kind, make_config(emulator.base_url, sleeps))
@@ -222,7 +228,11 @@ def _assert_no_secret(error: BaseException, caplog: pytest.LogCaptureFixture, se
 
 
 def test_unsupported_cancel_through_the_proxy_is_the_same_error(
-    kind: str, emulator: EmulatorServer, open_proxy: ForwardProxy, sleeps: SleepRecorder, monkeypatch: pytest.MonkeyPatch
+    kind: str,
+    emulator: EmulatorServer,
+    open_proxy: ForwardProxy,
+    sleeps: SleepRecorder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The proxy relays the server's answer untouched: a RUNNING task still cannot be canceled."""
     monkeypatch.setenv("HTTP_PROXY", open_proxy.url)

@@ -52,7 +52,7 @@ def _no_proxy_environment(monkeypatch: pytest.MonkeyPatch, auth_proxy: ForwardPr
     auth_proxy.clear()
 
 
-# -- deadlines ------------------------------------------------------------------------------------------------
+# -- deadlines -------------------------------------------------------------------------------------------
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("mode", ["drip_body", "drip_headers"])
 def test_a_trickling_result_server_fails_the_image_at_its_deadline(
@@ -118,7 +118,7 @@ def test_the_copy_operator_passes_its_download_deadline(
     assert list(tmp_path.rglob("*.png")) == [] and leftovers(tmp_path) == []
 
 
-# -- proxies --------------------------------------------------------------------------------------------------
+# -- proxies ---------------------------------------------------------------------------------------------
 @pytest.mark.timeout(60)
 def test_copy_png_honours_http_proxy_and_no_proxy(
     emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
