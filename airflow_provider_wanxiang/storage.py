@@ -12,7 +12,13 @@ module moves one image from such a URL to a destination path so that:
   a temp file renamed over the final name on local disks, a single upload that becomes visible only on
   completion on object stores (and is aborted, never completed, on any failure);
 - **a re-run does not duplicate work**: an existing complete PNG of the right size is kept (per
-  :class:`OverwritePolicy`).
+  :class:`OverwritePolicy`);
+- **no image can hang a worker**: each image has a total deadline (``deadline``, default
+  :data:`DEFAULT_DOWNLOAD_DEADLINE`) covering every attempt from connect to the last byte, enforced even
+  against a server that trickles one byte a second (see :mod:`airflow_provider_wanxiang.client.deadlines`);
+- **the same proxy as every other route**: the result URL's proxy comes from
+  :func:`~airflow_provider_wanxiang.client.proxies.proxy_for_url` (``HTTP(S)_PROXY``/``NO_PROXY``, or the
+  connection's ``extra.proxy``), never from requests' own environment or ``~/.netrc`` lookups.
 
 It is deliberately free of Airflow: it takes an fsspec filesystem and a path (what
 ``ObjectStoragePath.fs`` / ``.path`` give), so it can be unit-tested and benchmarked on its own. Errors never
@@ -41,9 +47,14 @@ from urllib.parse import urlsplit
 import requests
 from fsspec.implementations.local import LocalFileSystem
 
+from airflow_provider_wanxiang.client.deadlines import mount_deadline_adapter, total_deadline
+from airflow_provider_wanxiang.client.errors import WanxiangValidationError
+from airflow_provider_wanxiang.client.proxies import proxy_for_url, requests_proxies
+
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_DOWNLOAD_DEADLINE",
     "OBJECT_STORE_PROTOCOLS",
     "PNG_SIGNATURE",
     "CopyAction",
@@ -77,6 +88,9 @@ PNG_IEND: Final = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _HEADER_BYTES: Final = 24
 _MIN_PNG_BYTES: Final = 8 + 25 + 12  # signature + IHDR chunk + IEND chunk
 DEFAULT_CHUNK_SIZE: Final = 256 * 1024
+#: Seconds one image may take in all (every attempt, connect to last byte). Generous: a result PNG is a few
+#: MB, which even a slow 100 KB/s link moves in under a minute; the bound is there for a stalled server.
+DEFAULT_DOWNLOAD_DEADLINE: Final = 600.0
 #: Largest upload part buffered in memory for object stores; S3 needs >= 5 MiB for all but the last part.
 DEFAULT_BLOCK_SIZE: Final = 8 * 1024 * 1024
 #: fsspec protocols whose writes become visible only when the upload completes (single PUT or completed
@@ -644,6 +658,8 @@ def copy_png(
     attempts: int = 3,
     backoff: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float = DEFAULT_DOWNLOAD_DEADLINE,
+    proxy: str | None = None,
 ) -> CopyResult:
     """Copy the PNG at ``url`` to ``path`` on ``fs``: streamed, verified, atomic, idempotent.
 
@@ -657,8 +673,18 @@ def copy_png(
     that object is kept unless ``overwrite`` is ``ALWAYS``: its size can no longer be compared, only its
     structure.
 
+    ``deadline`` bounds the whole image (all attempts, connect to last byte, backoff included): when it
+    passes, the download is cut and :class:`DownloadError` says so (the destination is left as it was).
+    ``proxy`` is the connection's own proxy (``extra.proxy``); without it ``HTTP(S)_PROXY``/``NO_PROXY``
+    decide, exactly as for the API calls.
+
     :raises CopyError: a subclass saying what failed; the message never contains the signed URL.
     """
+    where = result_host(url)
+    try:
+        proxies = requests_proxies(proxy_for_url(url, proxy))
+    except WanxiangValidationError as err:
+        raise DownloadError(f"cannot download from {where}: {err}", retryable=False) from None
     job = _Job(
         url=url,
         fs=fs,
@@ -666,11 +692,15 @@ def copy_png(
         session=session,
         policy=OverwritePolicy.coerce(overwrite),
         existing=probe_existing(fs, path),
-        where=result_host(url),
+        where=where,
         timeout=timeout,
         chunk_size=chunk_size,
         block_size=block_size,
+        proxies=proxies,
+        ends_at=time.monotonic() + deadline,
+        deadline=deadline,
     )
+    mount_deadline_adapter(session)
     with _urllib3_logs_redacted():
         return _copy_with_retries(job, attempts, backoff, sleep)
 
@@ -689,6 +719,9 @@ class _Job:
     timeout: Timeout
     chunk_size: int
     block_size: int
+    proxies: dict[str, str] = field(repr=False)  # may hold the proxy's credentials
+    ends_at: float  #: time.monotonic() by which the image must be done
+    deadline: float
 
 
 def _copy_with_retries(
@@ -698,7 +731,7 @@ def _copy_with_retries(
     attempt = 1
     while True:
         try:
-            return _copy_once(job, attempt)
+            return _copy_once_bounded(job, attempt)
         except ResultExpiredError:
             if existing is not None and existing.complete and job.policy is not OverwritePolicy.ALWAYS:
                 log.warning(
@@ -713,6 +746,8 @@ def _copy_with_retries(
             if not err.retryable or attempt >= attempts:
                 raise
             delay = backoff * 2 ** (attempt - 1)
+            if time.monotonic() + delay >= job.ends_at:
+                raise
             log.info(
                 "Copy from %s failed (%s); attempt %d of %d in %.1f s",
                 job.where,
@@ -725,6 +760,25 @@ def _copy_with_retries(
             attempt += 1
 
 
+def _copy_once_bounded(job: _Job, attempt: int) -> CopyResult:
+    """One attempt within what is left of the image's deadline; a cut download says it was the deadline."""
+    remaining = job.ends_at - time.monotonic()
+    expired = DownloadError(
+        f"the download from {job.where} did not complete within the deadline of {job.deadline:g} s "
+        "for one image (download_deadline)",
+        retryable=False,
+    )
+    if remaining <= 0:
+        raise expired
+    with total_deadline(remaining) as deadline:
+        try:
+            return _copy_once(job, attempt)
+        except (DownloadError, IntegrityError):
+            if deadline.expired:
+                raise expired from None
+            raise
+
+
 def _copy_once(job: _Job, attempt: int) -> CopyResult:
     path, existing, where = job.path, job.existing, job.where
     try:
@@ -734,6 +788,8 @@ def _copy_once(job: _Job, attempt: int) -> CopyResult:
             timeout=job.timeout,
             headers={"Accept-Encoding": "identity"},
             auth=_no_netrc_auth,
+            proxies=job.proxies,
+            allow_redirects=False,
         )
     except requests.RequestException as err:
         # The requests message quotes the full (signed) URL: keep only the type.

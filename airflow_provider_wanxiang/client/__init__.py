@@ -8,6 +8,8 @@ Layers, each in its own module:
 - :mod:`.protocol` — sans-IO: request building and response parsing, shared by both transports;
 - :mod:`.errors` — the error tree keyed on the server ``code``;
 - :mod:`.retry` — the one retry policy (create is retried only when it cannot have been enqueued);
+- :mod:`.proxies` — which forward proxy a URL goes through, decided once for both transports;
+- :mod:`.bodies`, :mod:`.deadlines` — answers capped in decoded bytes, and a total deadline per request;
 - :mod:`.sync_client` / :mod:`.async_client` — ``requests`` and ``aiohttp`` transports.
 
 Typical use::
@@ -35,10 +37,12 @@ from airflow_provider_wanxiang.client.errors import (
     AuthenticationError,
     BadRequestError,
     ContentModerationError,
+    DeadlineExceededError,
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     TransportError,
     UnsupportedOperationError,
@@ -85,6 +89,7 @@ from airflow_provider_wanxiang.client.protocol import (
     upload_policy_request,
     validate_task_id,
 )
+from airflow_provider_wanxiang.client.proxies import ProxyRoute, proxy_for_url
 from airflow_provider_wanxiang.client.retry import RetryPolicy
 from airflow_provider_wanxiang.client.sync_client import WanxiangClient
 from airflow_provider_wanxiang.client.validation import build_edit_request, normalize_size
@@ -102,6 +107,7 @@ __all__ = [
     "ClientConfig",
     "ContentModerationError",
     "CreatedTask",
+    "DeadlineExceededError",
     "EditRequest",
     "HttpRequest",
     "ImageInfo",
@@ -110,7 +116,9 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProxyRoute",
     "RateLimitError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "Task",
@@ -144,6 +152,7 @@ __all__ = [
     "parse_task",
     "parse_task_page",
     "parse_upload_policy",
+    "proxy_for_url",
     "read_image_header",
     "read_local_image",
     "resolve_base_url",

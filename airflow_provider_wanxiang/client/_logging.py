@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_wanxiang.client.errors import WanxiangError
+from airflow_provider_wanxiang.client.errors import WanxiangError, server_text
 from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 
 log = logging.getLogger("airflow_provider_wanxiang.client")
@@ -25,7 +25,7 @@ def log_response(
     request: HttpRequest | UploadRequest, status: int, body: Mapping[str, Any] | None, attempt: int
 ) -> None:
     if log.isEnabledFor(logging.DEBUG):
-        request_id = body.get("request_id") if body else None
+        request_id = server_text(body.get("request_id"), 100) if body else None
         log.debug("%s -> %s request_id=%s attempt=%d", _where(request), status, request_id, attempt)
 
 

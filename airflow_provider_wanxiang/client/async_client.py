@@ -17,8 +17,14 @@ from typing import Any, TypeVar
 import aiohttp
 
 from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client.bodies import ACCEPT_ENCODING, READ_CHUNK_BYTES, BoundedBody
 from airflow_provider_wanxiang.client.config import ClientConfig
-from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError, shorten
+from airflow_provider_wanxiang.client.errors import (
+    DeadlineExceededError,
+    TransportError,
+    WanxiangError,
+    shorten,
+)
 from airflow_provider_wanxiang.client.models import (
     CreatedTask,
     EditRequest,
@@ -45,6 +51,7 @@ from airflow_provider_wanxiang.client.protocol import (
     upload_file_request,
     upload_policy_request,
 )
+from airflow_provider_wanxiang.client.proxies import proxy_for_url, redact_credentials
 
 __all__ = ["AsyncWanxiangClient"]
 
@@ -52,9 +59,16 @@ _T = TypeVar("_T")
 _R = TypeVar("_R", HttpRequest, UploadRequest)
 
 
+_Answer = tuple[int, Mapping[str, str], bytes]
+
+
+def _where(request: HttpRequest | UploadRequest) -> str:
+    return f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
+
+
 def _transport_error(exc: BaseException, request: HttpRequest | UploadRequest) -> TransportError:
-    where = f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
-    detail = shorten(str(exc) or type(exc).__name__, 200)
+    where = _where(request)
+    detail = shorten(redact_credentials(str(exc) or type(exc).__name__), 200)
     # Order matters: the SSL and connect-timeout classes are subclasses of the broader ones below.
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
         return TransportError(f"{where}: TLS error ({detail})", request_sent=False, retryable=False)
@@ -79,6 +93,11 @@ class AsyncWanxiangClient:
     One difference from ``requests`` that is harmless by construction: after a dropped connection,
     aiohttp itself resends an *idempotent* request (our GETs) once before our retry policy sees an error.
     It never resends a POST, so create and cancel go through the policy alone.
+
+    As in the sync client: each attempt is bounded in total by ``config.attempt_deadline``, answers are
+    capped at ``limits.MAX_RESPONSE_BYTES`` decoded bytes (aiohttp's own decompression is off), and the
+    proxy comes from :func:`~airflow_provider_wanxiang.client.proxies.proxy_for_url`; the session never
+    reads the environment (``trust_env`` stays off, so no ``~/.netrc`` either).
     """
 
     def __init__(self, config: ClientConfig) -> None:
@@ -110,7 +129,7 @@ class AsyncWanxiangClient:
             timeout = aiohttp.ClientTimeout(
                 total=None, sock_connect=self._config.connect_timeout, sock_read=self._config.read_timeout
             )
-            self._session = aiohttp.ClientSession(timeout=timeout)
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
         return self._session
 
     # -- API --------------------------------------------------------------------------------------------
@@ -174,26 +193,27 @@ class AsyncWanxiangClient:
         headers = send_headers(
             request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
         )
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         # A create body may hold three data URIs (tens of MB): encode it off the event loop.
         body = (
             await asyncio.to_thread(encode_json, request)
             if request.kind == "create"
             else encode_json(request)
         )
-        session = self._get_session()
-        try:
-            async with session.request(
+        url = request.url(config.base_url)
+
+        def send() -> Any:
+            proxy = self._proxy_arguments(url)
+            return self._get_session().request(
                 request.method,
-                request.url(config.base_url),
+                url,
                 params=list(request.params),
                 data=body,
-                headers=headers,
                 allow_redirects=False,
-            ) as response:
-                content = await response.read()
-                status, response_headers = response.status, response.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _transport_error(exc, request) from exc
+                **{**proxy, "headers": {**headers, **proxy.get("headers", {})}},
+            )
+
+        status, response_headers, content = await self._exchange(request, send)
         decoded = decode_response(request, status, response_headers, content)
         log_response(request, status, decoded, attempt)
         return decoded
@@ -204,14 +224,60 @@ class AsyncWanxiangClient:
         for name, value in upload.fields:
             form.add_field(name, value)
         form.add_field("file", upload.content, filename=upload.filename, content_type=upload.content_type)
-        session = self._get_session()
-        try:
-            async with session.post(
-                upload.url, data=form, headers={"User-Agent": config.user_agent}, allow_redirects=False
-            ) as response:
-                content = await response.read()
-                status, response_headers = response.status, response.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise _transport_error(exc, upload) from exc
+
+        def send() -> Any:
+            proxy = self._proxy_arguments(upload.url)
+            headers = {"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING}
+            return self._get_session().post(
+                upload.url,
+                data=form,
+                allow_redirects=False,
+                **{**proxy, "headers": {**headers, **proxy.get("headers", {})}},
+            )
+
+        status, response_headers, content = await self._exchange(upload, send)
         check_upload_response(status, response_headers, content)
         log_response(upload, status, None, attempt)
+
+    def _proxy_arguments(self, url: str) -> dict[str, Any]:
+        """aiohttp's ``proxy``/``proxy_headers`` for ``url``, with the credentials in a header, not the URL.
+
+        aiohttp sends ``proxy_headers`` only on a CONNECT (https targets); a plain-http request goes to the
+        proxy as is, so there the ``Proxy-Authorization`` header travels with the request itself (never
+        inside a tunnel, where the origin server would see it).
+        """
+        route = proxy_for_url(url, self._config.proxy)
+        if route is None:
+            return {}
+        authorization = route.authorization()
+        if authorization is None:
+            return {"proxy": route.url}
+        proxy_headers = {"Proxy-Authorization": authorization}
+        arguments: dict[str, Any] = {"proxy": route.url, "proxy_headers": proxy_headers}
+        if url.lower().startswith("http://"):
+            arguments["headers"] = proxy_headers
+        return arguments
+
+    async def _exchange(self, request: HttpRequest | UploadRequest, send: Callable[[], Any]) -> _Answer:
+        """One exchange (send, headers, the whole capped body) within the total deadline of an attempt."""
+        seconds = self._config.attempt_deadline
+        try:
+            return await asyncio.wait_for(self._exchange_unbounded(request, send), seconds)
+        except asyncio.TimeoutError:
+            # Only the deadline gets here: aiohttp's own timeouts became TransportError inside.
+            raise DeadlineExceededError(
+                f"{_where(request)}: no complete answer within the total deadline of {seconds:g} s "
+                "(connect, send, headers and body)"
+            ) from None
+
+    async def _exchange_unbounded(
+        self, request: HttpRequest | UploadRequest, send: Callable[[], Any]
+    ) -> _Answer:
+        try:
+            async with send() as response:
+                body = BoundedBody(response.headers, where=_where(request), http_status=response.status)
+                async for raw in response.content.iter_chunked(READ_CHUNK_BYTES):
+                    body.feed(raw)
+                return response.status, response.headers, body.finish()
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise _transport_error(exc, request) from exc

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from airflow_provider_wanxiang import __version__
 from airflow_provider_wanxiang.client.endpoints import DEFAULT_REGION, resolve_base_url, validate_workspace_id
 from airflow_provider_wanxiang.client.errors import WanxiangValidationError
+from airflow_provider_wanxiang.client.proxies import parse_proxy_url
 from airflow_provider_wanxiang.client.retry import RetryPolicy
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_USER_AGENT", "ClientConfig"]
@@ -36,6 +37,12 @@ class ClientConfig:
     :param retry: The retry policy shared by the sync and async clients.
     :param user_agent: Sent as ``User-Agent``.
     :param workspace_id: Sent as ``X-DashScope-WorkSpace`` when set.
+    :param proxy: A forward proxy for every request of this client (``http://user:pass@proxy:3128``),
+        overriding ``HTTP(S)_PROXY``; ``NO_PROXY`` still applies (see
+        :mod:`~airflow_provider_wanxiang.client.proxies`). Never shown in ``repr``, logs or errors.
+    :param total_timeout: Seconds one attempt may take in all (connect, send, headers and the whole body),
+        however the server trickles its answer; default connect + 2 x read timeout (see
+        :attr:`attempt_deadline`).
     """
 
     api_key: str = field(repr=False)
@@ -44,6 +51,8 @@ class ClientConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     user_agent: str = DEFAULT_USER_AGENT
     workspace_id: str | None = None
+    proxy: str | None = field(default=None, repr=False)
+    total_timeout: float | None = None
 
     def __post_init__(self) -> None:
         # Checked here because an HTTP library rejecting a malformed header tends to quote its value,
@@ -62,6 +71,15 @@ class ClientConfig:
             )
         if self.workspace_id:
             validate_workspace_id(self.workspace_id)
+        if self.proxy is not None and self.proxy.strip():
+            parse_proxy_url(self.proxy)  # the error shows the URL without its credentials
+        if self.total_timeout is not None and not self.total_timeout > 0:
+            raise WanxiangValidationError(
+                "total_timeout",
+                self.total_timeout,
+                "seconds > 0",
+                f"{self.total_timeout!r} is not a positive number of seconds",
+            )
         for value in (self.connect_timeout, self.read_timeout):
             if not value > 0:
                 raise WanxiangValidationError(
@@ -78,6 +96,17 @@ class ClientConfig:
     @property
     def read_timeout(self) -> float:
         return float(self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout)
+
+    @property
+    def attempt_deadline(self) -> float:
+        """Seconds one attempt may take in all: ``total_timeout``, or connect + 2 x read timeout.
+
+        The read timeout bounds silence between two reads; twice that bounds a slow but moving answer
+        (API answers are small) plus the sending of a large create body.
+        """
+        if self.total_timeout is not None:
+            return float(self.total_timeout)
+        return self.connect_timeout + 2 * self.read_timeout
 
     @classmethod
     def for_region(

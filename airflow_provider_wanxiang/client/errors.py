@@ -21,14 +21,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from airflow_provider_wanxiang.client.limits import MAX_SERVER_TEXT_CHARS
+
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ContentModerationError",
+    "DeadlineExceededError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "TransportError",
     "UnsupportedOperationError",
@@ -38,11 +42,13 @@ __all__ = [
     "error_from_response",
     "is_retryable_by_resubmit",
     "parse_retry_after",
+    "server_text",
     "shorten",
 ]
 
 _MAX_VALUE_CHARS = 80
 _MAX_BODY_CHARS = 300
+_MAX_CODE_CHARS = 100
 
 
 def shorten(value: object, limit: int = _MAX_VALUE_CHARS) -> str:
@@ -53,6 +59,21 @@ def shorten(value: object, limit: int = _MAX_VALUE_CHARS) -> str:
     if len(text) > limit:
         return f"{text[: limit - 20]}...<{len(text):,} chars>"
     return text
+
+
+def server_text(value: object, limit: int = MAX_SERVER_TEXT_CHARS) -> str | None:
+    """Text the server sent (a message, a code, a request id), bounded for exceptions, logs and events.
+
+    The one place that bounds server text: ``None``/empty stays ``None``, whitespace runs collapse to one
+    space (an HTML page becomes one line), and anything longer than ``limit`` is cut with a marker saying
+    how long it was, so a hostile or broken server cannot make a trigger event or a log line megabytes long.
+    """
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if not text:
+        return None
+    return shorten(text, limit)
 
 
 class WanxiangError(Exception):
@@ -216,6 +237,31 @@ class MalformedResponseError(TransportError):
         super().__init__(message, request_sent=True, http_status=http_status)
 
 
+class ResponseTooLargeError(MalformedResponseError):
+    """The answer's body (decoded, e.g. after gzip) is larger than any real API answer.
+
+    Raised while reading, after at most ``limits.MAX_RESPONSE_BYTES`` decoded bytes, so a 50 MB body or a
+    gzip bomb costs a bounded amount of memory. Not retryable: the same server would send it again.
+    """
+
+    default_retryable = False
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message, http_status=http_status)
+        self.retryable = False
+
+
+class DeadlineExceededError(TransportError):
+    """One request (connect, send, headers and the whole body) did not complete within its total deadline.
+
+    Per-read timeouts never trip on a server that sends one byte a second; this bounds the whole exchange.
+    Retryable like any read timeout (the request may have been processed), within the retry policy.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, request_sent=True)
+
+
 @dataclass(frozen=True, slots=True)
 class _CodeRule:
     error_class: type[WanxiangError]
@@ -283,6 +329,7 @@ _CODE_RULES: Mapping[str, _CodeRule] = {
 _STATUS_CLASSES: Mapping[int, type[WanxiangError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    407: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
     408: ServerError,
@@ -393,18 +440,25 @@ def error_from_response(
     request_id: str | None = None
     if isinstance(body, Mapping):
         raw_code = body.get("code")
-        code = str(raw_code) if raw_code not in (None, "") else None
-        raw_message = body.get("message") or body.get("msg")
-        message = str(raw_message) if raw_message else None
-        raw_request_id = body.get("request_id")
-        request_id = str(raw_request_id) if raw_request_id else None
+        code = server_text(raw_code, _MAX_CODE_CHARS) if raw_code not in (None, "") else None
+        message = server_text(body.get("message") or body.get("msg") or None)
+        request_id = server_text(body.get("request_id") or None, _MAX_CODE_CHARS)
     elif isinstance(body, str) and body.strip():
-        message = shorten(" ".join(body.split()), _MAX_BODY_CHARS)
-    request_id = request_id or _header(headers, "x-request-id", "x-dashscope-request-id")
-    location = _header(headers, "location")
+        message = server_text(body, _MAX_BODY_CHARS)
+    request_id = request_id or server_text(
+        _header(headers, "x-request-id", "x-dashscope-request-id"), _MAX_CODE_CHARS
+    )
+    location = server_text(_header(headers, "location"))
     if 300 <= http_status < 400 and location and not message:
         # The API never redirects; a gateway does (e.g. http -> https). Following it could drop the key.
         message = f"redirected to {location}; set the base URL (connection host) to the final URL"
+    if http_status == 407 and not code:
+        # Only a forward proxy answers 407; the API itself never does.
+        said = f": {message}" if message else ""
+        message = (
+            f"the proxy refused the request (407 Proxy Authentication Required{said}); "
+            "check the proxy credentials in HTTP_PROXY/HTTPS_PROXY or the connection's extra.proxy"
+        )
 
     rule = _rule_for_code(code)
     error_class = rule.error_class if rule else _class_for_status(http_status)

@@ -49,3 +49,17 @@ IMAGE_FORMAT_MIME_TYPES: Final = {
 """Pillow format name → MIME type, for the formats the API accepts."""
 
 DATA_URI_MIME_TYPES: Final = frozenset(IMAGE_FORMAT_MIME_TYPES.values())
+
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+"""1 MiB: the largest API answer either transport reads, counted in *decoded* bytes while reading.
+
+The largest real answers are a few tens of KB: a list page of 100 tasks (~0.4 KB each) or a task with four
+results, each a ~1 KB signed URL plus a prompt of up to 2,000 characters and its longer extended version.
+1 MiB leaves more than 20x headroom, and a 50 MB body or a gzip bomb (a small compressed body that inflates
+to hundreds of MB) ends as :class:`~airflow_provider_wanxiang.client.errors.ResponseTooLargeError` after at
+most this many decoded bytes, instead of filling a worker's or the triggerer's memory."""
+
+MAX_SERVER_TEXT_CHARS: Final = 500
+"""Longest server-sent text (error ``message``/``code``, a task's ``message``, a request id) kept in
+exceptions, logs, XCom and trigger events; longer text is cut with a marker (see ``errors.server_text``).
+Real messages are one sentence; a gateway's HTML error page is not worth more than this."""

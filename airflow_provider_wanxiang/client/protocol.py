@@ -27,6 +27,7 @@ from airflow_provider_wanxiang.client.errors import (
     MalformedResponseError,
     WanxiangValidationError,
     error_from_response,
+    server_text,
     shorten,
 )
 from airflow_provider_wanxiang.client.models import (
@@ -475,8 +476,8 @@ def _parse_result(index: int, item: object, what: str) -> ImageResult:
         url=optional_str(item, "url", what, path),
         orig_prompt=optional_str(item, "orig_prompt", what, path),
         actual_prompt=optional_str(item, "actual_prompt", what, path),
-        code=optional_str(item, "code", what, path),
-        message=optional_str(item, "message", what, path),
+        code=server_text(optional_str(item, "code", what, path), 100),
+        message=server_text(optional_str(item, "message", what, path)),
     )
 
 
@@ -528,8 +529,8 @@ def parse_task(body: Mapping[str, Any], expected_task_id: str | None = None) -> 
         results=results,
         metrics=_parse_metrics(output, what),
         usage=_parse_usage(body, what),
-        code=optional_str(output, "code", what, "output."),
-        message=optional_str(output, "message", what, "output."),
+        code=server_text(optional_str(output, "code", what, "output."), 100),
+        message=server_text(optional_str(output, "message", what, "output.")),
         request_id=_request_id(body),
         reported_status=reported_status,
     )

@@ -16,8 +16,15 @@ import requests
 import urllib3.exceptions
 
 from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client.bodies import ACCEPT_ENCODING, READ_CHUNK_BYTES, BoundedBody
 from airflow_provider_wanxiang.client.config import ClientConfig
-from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError, shorten
+from airflow_provider_wanxiang.client.deadlines import Deadline, mount_deadline_adapter, total_deadline
+from airflow_provider_wanxiang.client.errors import (
+    DeadlineExceededError,
+    TransportError,
+    WanxiangError,
+    shorten,
+)
 from airflow_provider_wanxiang.client.models import (
     CreatedTask,
     EditRequest,
@@ -44,6 +51,7 @@ from airflow_provider_wanxiang.client.protocol import (
     upload_file_request,
     upload_policy_request,
 )
+from airflow_provider_wanxiang.client.proxies import proxy_for_url, redact_credentials, requests_proxies
 
 __all__ = ["WanxiangClient"]
 
@@ -69,9 +77,13 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     return isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
 
 
+def _where(request: HttpRequest | UploadRequest) -> str:
+    return f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
+
+
 def _transport_error(exc: requests.RequestException, request: HttpRequest | UploadRequest) -> TransportError:
-    where = f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
-    detail = shorten(str(exc), 200)
+    where = _where(request)
+    detail = shorten(redact_credentials(str(exc)), 200)
     if isinstance(exc, requests.ConnectTimeout):
         return TransportError(f"{where}: connect timeout ({detail})", request_sent=False)
     if isinstance(exc, requests.exceptions.SSLError):
@@ -88,16 +100,43 @@ def _transport_error(exc: requests.RequestException, request: HttpRequest | Uplo
     return TransportError(f"{where}: {type(exc).__name__} ({detail})", request_sent=True)
 
 
+def _deadline_error(request: HttpRequest | UploadRequest, deadline: Deadline) -> DeadlineExceededError:
+    return DeadlineExceededError(
+        f"{_where(request)}: no complete answer within the total deadline of {deadline.seconds:g} s "
+        "(connect, send, headers and body)"
+    )
+
+
+def _read_body(response: requests.Response, request: HttpRequest | UploadRequest) -> bytes:
+    """The raw body through :class:`BoundedBody` (size-capped on the decoded bytes)."""
+    body = BoundedBody(response.headers, where=_where(request), http_status=response.status_code)
+    try:
+        for raw in response.raw.stream(READ_CHUNK_BYTES, decode_content=False):
+            body.feed(raw)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        detail = shorten(redact_credentials(str(exc) or type(exc).__name__), 200)
+        raise TransportError(
+            f"{_where(request)}: connection dropped while reading the answer ({detail})", request_sent=True
+        ) from exc
+    return body.finish()
+
+
 class WanxiangClient:
     """Blocking client for the wan2.5 image-editing task API over one ``requests.Session``.
 
     Use it as a context manager, or call :meth:`close`. Every call validates its input before sending and
     raises a :class:`~airflow_provider_wanxiang.client.errors.WanxiangError` subclass on failure.
+
+    Each attempt is bounded in total by ``config.attempt_deadline`` (see
+    :mod:`~airflow_provider_wanxiang.client.deadlines`), its answer is capped at
+    ``limits.MAX_RESPONSE_BYTES`` decoded bytes, and its proxy comes from
+    :func:`~airflow_provider_wanxiang.client.proxies.proxy_for_url` (requests' own proxy and netrc lookups
+    are overridden). A session passed in gets the deadline adapter mounted.
     """
 
     def __init__(self, config: ClientConfig, *, session: requests.Session | None = None) -> None:
         self._config = config
-        self._session = session or requests.Session()
+        self._session = mount_deadline_adapter(session or requests.Session())
 
     @property
     def config(self) -> ClientConfig:
@@ -182,38 +221,66 @@ class WanxiangClient:
         headers = send_headers(
             request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
         )
-        try:
-            response = self._session.request(
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
+        url = request.url(config.base_url)
+        status, response_headers, content = self._exchange(
+            request,
+            lambda: self._session.request(
                 request.method,
-                request.url(config.base_url),
+                url,
                 params=list(request.params),
                 data=encode_json(request),
                 headers=headers,
                 auth=_no_netrc_auth,
+                proxies=requests_proxies(proxy_for_url(url, config.proxy)),
                 timeout=(config.connect_timeout, config.read_timeout),
                 allow_redirects=False,
-            )
-            content = response.content
-        except requests.RequestException as exc:
-            raise _transport_error(exc, request) from exc
-        body = decode_response(request, response.status_code, response.headers, content)
-        log_response(request, response.status_code, body, attempt)
+                stream=True,
+            ),
+        )
+        body = decode_response(request, status, response_headers, content)
+        log_response(request, status, body, attempt)
         return body
 
     def _upload_once(self, upload: UploadRequest, attempt: int) -> None:
         config = self._config
-        try:
-            response = self._session.post(
+        status, response_headers, content = self._exchange(
+            upload,
+            lambda: self._session.post(
                 upload.url,
                 data=list(upload.fields),
                 files=[("file", (upload.filename, upload.content, upload.content_type))],
-                headers={"User-Agent": config.user_agent},
+                headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 auth=_no_netrc_auth,
+                proxies=requests_proxies(proxy_for_url(upload.url, config.proxy)),
                 timeout=(config.connect_timeout, config.read_timeout),
                 allow_redirects=False,
-            )
-            content = response.content
-        except requests.RequestException as exc:
-            raise _transport_error(exc, upload) from exc
-        check_upload_response(response.status_code, response.headers, content)
-        log_response(upload, response.status_code, None, attempt)
+                stream=True,
+            ),
+        )
+        check_upload_response(status, response_headers, content)
+        log_response(upload, status, None, attempt)
+
+    def _exchange(
+        self, request: HttpRequest | UploadRequest, send: Callable[[], requests.Response]
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One bounded exchange: send, then read the whole (capped) body, all within the total deadline."""
+        with total_deadline(self._config.attempt_deadline) as deadline:
+            try:
+                with send() as response:
+                    content = _read_body(response, request)
+                if deadline.expired:
+                    # A cut can look like an answer (headers cut mid-line read as their end, then an
+                    # empty body until EOF): nothing read after the deadline fired is trusted.
+                    raise _deadline_error(request, deadline)
+                return response.status_code, response.headers, content
+            except requests.RequestException as exc:
+                if deadline.expired:
+                    raise _deadline_error(request, deadline) from None
+                raise _transport_error(exc, request) from exc
+            except DeadlineExceededError:
+                raise
+            except TransportError:
+                if deadline.expired:
+                    raise _deadline_error(request, deadline) from None
+                raise

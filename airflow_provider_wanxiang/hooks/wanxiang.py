@@ -63,17 +63,25 @@ def client_config_from_connection(
     region = extra.get("region") or DEFAULT_REGION
     workspace_id = extra.get("workspace_id") or None
     host = _host_with_port(conn.host, conn.port)
+    proxy = extra.get("proxy") or None
+    if proxy is not None and not isinstance(proxy, str):
+        raise WanxiangConnectionError(
+            f"Connection {conn.conn_id!r}: extra.proxy must be a proxy URL string such as "
+            f"'http://user:password@proxy.example.com:3128', got a {type(proxy).__name__}"
+        )
     try:
         base_url = resolve_base_url(region=region, workspace_id=workspace_id, host=host)
+        return ClientConfig(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            workspace_id=workspace_id,
+            proxy=proxy,
+        )
     except WanxiangValidationError as err:
+        # The proxy's credentials are not in the message: the validation error shows it redacted.
         raise WanxiangConnectionError(f"Connection {conn.conn_id!r}: {err}") from None
-    return ClientConfig(
-        api_key=api_key,
-        base_url=base_url,
-        timeout=timeout,
-        retry=retry,
-        workspace_id=workspace_id,
-    )
 
 
 def _host_with_port(host: str | None, port: int | None) -> str | None:
@@ -95,8 +103,10 @@ class WanxiangHook(BaseHook):
     """Interact with Alibaba Cloud Model Studio Wanxiang (wan2.5 image editing).
 
     :param wanxiang_conn_id: The ``wanxiang`` connection: API key in ``password``, ``extra.region``
-        (``ap-southeast-1`` or ``cn-beijing``), optional ``extra.workspace_id`` and an optional ``host``
-        that overrides the base URL (an emulator, a gateway or a proxy).
+        (``ap-southeast-1`` or ``cn-beijing``), optional ``extra.workspace_id``, an optional ``host``
+        that overrides the base URL (an emulator, a gateway or a reverse proxy) and an optional
+        ``extra.proxy``, a forward proxy for every request made with this connection (API calls, uploads,
+        the trigger's polls and result downloads), overriding ``HTTP(S)_PROXY``.
     :param timeout: Connect/read timeout in seconds for each HTTP request.
     :param retry_policy: Backoff and retry budget for transient errors; defaults to the client's policy.
     """

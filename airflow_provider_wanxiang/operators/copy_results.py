@@ -17,12 +17,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
 from airflow.providers.common.compat.sdk import Asset, BaseOperator, ObjectStoragePath
 from airflow.sdk.io import attach
 
 from airflow_provider_wanxiang.client import ImageResult, Task, TaskStatus
 from airflow_provider_wanxiang.client.config import DEFAULT_USER_AGENT
+from airflow_provider_wanxiang.client.deadlines import deadline_session
 from airflow_provider_wanxiang.exceptions import (
     WanxiangCopyError,
     WanxiangImagesFailedError,
@@ -33,6 +33,7 @@ from airflow_provider_wanxiang.exceptions import (
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.outcomes import summarize
 from airflow_provider_wanxiang.storage import (
+    DEFAULT_DOWNLOAD_DEADLINE,
     CopyAction,
     CopyError,
     CopyResult,
@@ -175,6 +176,9 @@ class WanxiangCopyResultsOperator(BaseOperator):
         ``{"model": "wan2.5-i2i-preview", "seed": 42}``: the task API does not report model or seed.
         ``model`` and ``seed`` are always present (``null`` when unknown).
     :param download_timeout: Seconds to wait for the result server to answer or send the next chunk.
+    :param download_deadline: Seconds one image may take in all (every attempt, connect to last byte):
+        a stalled or trickling result server fails that image with a ``DownloadError`` instead of holding
+        the worker. Generous by default (600 s); a result PNG is a few MB.
     :param download_attempts: Tries per image for transient download failures (network, 429/5xx, a body
         cut short); destination failures are left to the Airflow task's own retries.
     """
@@ -204,6 +208,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
         sidecar_metadata: dict[str, Any] | None = None,
         download_timeout: float = 60.0,
         download_attempts: int = 3,
+        download_deadline: float = DEFAULT_DOWNLOAD_DEADLINE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -219,8 +224,11 @@ class WanxiangCopyResultsOperator(BaseOperator):
         self.sidecar_metadata = sidecar_metadata
         if download_attempts < 1:
             raise ValueError(f"download_attempts must be >= 1, got {download_attempts}")
+        if not download_deadline > 0:
+            raise ValueError(f"download_deadline must be > 0 seconds, got {download_deadline!r}")
         self.download_timeout = download_timeout
         self.download_attempts = download_attempts
+        self.download_deadline = download_deadline
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -241,7 +249,8 @@ class WanxiangCopyResultsOperator(BaseOperator):
 
         report_images: dict[int, dict[str, Any]] = {}
         errors: list[tuple[int, CopyError]] = []
-        with requests.Session() as session:
+        proxy = self.hook.client_config.proxy  # the connection's extra.proxy, for the downloads too
+        with deadline_session() as session:
             session.headers["User-Agent"] = DEFAULT_USER_AGENT
             for target in targets:
                 index = target.result.index
@@ -255,6 +264,8 @@ class WanxiangCopyResultsOperator(BaseOperator):
                         overwrite=OverwritePolicy.coerce(self.overwrite),
                         timeout=(min(10.0, self.download_timeout), self.download_timeout),
                         attempts=self.download_attempts,
+                        deadline=self.download_deadline,
+                        proxy=proxy,
                     )
                 except CopyError as err:
                     self.log.error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_wanxiang.client import (
     AsyncWanxiangClient,
+    DeadlineExceededError,
     RetryPolicy,
     Task,
     UnsupportedOperationError,
@@ -34,6 +36,9 @@ except ImportError:  # Airflow 3.1
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
 _SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
+#: Seconds granted to a status query that starts at (or after) the wait's deadline: the schedule makes one
+#: last query at the deadline itself, so a task that finished just in time is reported as finished.
+_LAST_QUERY_SECONDS = 5.0
 #: Bound of on_kill()'s own work (state check + cancel), below Airflow's ``[triggerer] on_kill_timeout``.
 _ON_KILL_SECONDS = 20.0
 
@@ -127,11 +132,7 @@ class WanxiangTaskTrigger(BaseTrigger):
         )
         await asyncio.sleep(schedule.first_delay())
         while True:
-            result: Task | WanxiangError
-            try:
-                result = await client.get_task(self.wanxiang_task_id)
-            except WanxiangError as err:
-                result = err
+            result = await self._query(client)
             decision = schedule.step(result)
             if isinstance(decision, TaskOutcome):
                 return decision
@@ -147,6 +148,23 @@ class WanxiangTaskTrigger(BaseTrigger):
                     decision,
                 )
             await asyncio.sleep(decision)
+
+    async def _query(self, client: AsyncWanxiangClient) -> Task | WanxiangError:
+        """One status query, bounded by the wait's own deadline as well as the client's per-request one.
+
+        A server that trickles its answer cannot hold the trigger past ``end_time``: the query is cut there
+        (a last query at the deadline gets ``_LAST_QUERY_SECONDS``), and the schedule then ends the wait with
+        its ``timeout`` event, whose handling in the worker cancels a task that is still PENDING.
+        """
+        bound = max(self.end_time - time.time(), _LAST_QUERY_SECONDS)
+        try:
+            return await asyncio.wait_for(client.get_task(self.wanxiang_task_id), bound)
+        except asyncio.TimeoutError:
+            return DeadlineExceededError(
+                f"GET /tasks/{self.wanxiang_task_id}: no complete answer before the wait's deadline"
+            )
+        except WanxiangError as err:
+            return err
 
     async def on_kill(self) -> None:
         """Cancel the remote task when a user kills the deferred task (Airflow >= 3.3 calls this).

@@ -79,3 +79,28 @@ def test_api_key_never_appears_in_config_repr() -> None:
     config = _config(password=SECRET)
     assert SECRET not in repr(config)
     assert SECRET not in str(config)
+
+
+def test_extra_proxy_is_read_into_the_client_config_and_kept_out_of_its_repr() -> None:
+    config = _config(password=SECRET, extra={"proxy": "http://corp:pr0xy-pass@proxy.corp:3128"})
+    assert config.proxy == "http://corp:pr0xy-pass@proxy.corp:3128"
+    assert "pr0xy-pass" not in repr(config) and "proxy.corp" not in repr(config)
+
+
+def test_no_extra_proxy_means_the_environment_decides() -> None:
+    assert _config(password=SECRET).proxy is None
+    assert _config(password=SECRET, extra={"proxy": ""}).proxy is None
+
+
+@pytest.mark.parametrize("proxy", ["socks5://corp:pr0xy-pass@proxy.corp:1080", "http://corp:pr0xy-pass@"])
+def test_an_unusable_extra_proxy_is_a_connection_error_without_its_password(proxy: str) -> None:
+    with pytest.raises(WanxiangConnectionError) as caught:
+        _config(password=SECRET, extra={"proxy": proxy})
+    message = str(caught.value)
+    assert "proxy" in message and "http:// or https://" in message
+    assert "pr0xy-pass" not in message and SECRET not in message
+
+
+def test_a_non_string_extra_proxy_is_a_connection_error() -> None:
+    with pytest.raises(WanxiangConnectionError, match=r"extra\.proxy must be a proxy URL string"):
+        _config(password=SECRET, extra={"proxy": {"http": "http://proxy:3128"}})

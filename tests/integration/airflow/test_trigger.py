@@ -5,15 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.client import ClientConfig, TaskStatus, WanxiangClient, build_edit_request
 from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.exceptions import WanxiangTaskTimeoutError
+from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
+from airflow_provider_wanxiang.operators.wanxiang import finish_wait
+from airflow_provider_wanxiang.outcomes import TaskOutcome
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 from tests.images import png_data_uri
 from tests.integration.airflow.conftest import SECRET
+from tests.integration.forward_proxy import ForwardProxy
+from tests.integration.hostile_server import HostileServer
 
 CONN_ID = "wanxiang_default"
 
@@ -193,3 +200,110 @@ async def test_event_carries_the_try_that_deferred(emulator: EmulatorServer) -> 
     task_id = _submit(emulator, "ok [seconds:0]")
     event = _only(await _events(_trigger(task_id, deferred_in_try=3)))
     assert event["deferred_in_try"] == 3
+
+
+# -- proxies and deadlines ---------------------------------------------------------------------------------
+PROXY_SECRET = "trigger-proxy-s3cret"
+
+
+@pytest.fixture(scope="module")
+def auth_proxy() -> Iterator[ForwardProxy]:
+    with ForwardProxy(f"airflow:{PROXY_SECRET}") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileServer]:
+    server = HostileServer()
+    yield server
+    server.close()
+
+
+def _use_connection(monkeypatch: pytest.MonkeyPatch, host: str, **extra: Any) -> None:
+    conn = {"conn_type": "wanxiang", "password": SECRET, "host": host, "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_WANXIANG_DEFAULT", json.dumps(conn))
+
+
+@pytest.mark.timeout(60)
+async def test_polls_go_through_the_connection_proxy_which_stays_out_of_kwargs_and_events(
+    emulator: EmulatorServer, auth_proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The triggerer re-reads the connection: the proxy (a secret) never travels in the trigger's kwargs."""
+    task_id = _submit(emulator, "through the proxy [seconds:0.6]")
+    auth_proxy.clear()
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the connection's proxy wins over this dead one
+    _use_connection(monkeypatch, emulator.url, proxy=auth_proxy.url_with_credentials)
+    trigger = _trigger(task_id)
+    event = _only(await _events(trigger))
+    assert event["status"] == "success"
+    polls = auth_proxy.counts()[("GET", f"/api/v1/tasks/{task_id}")]
+    assert polls >= 2 and polls == emulator.stats()["task_queries"]
+    assert all(record["proxy_authorization"] for record in auth_proxy.records())
+    shown = json.dumps(trigger.serialize()[1]) + repr(trigger) + json.dumps(event)
+    assert PROXY_SECRET not in shown and auth_proxy.url not in shown
+
+
+@pytest.mark.timeout(60)
+async def test_polls_honour_http_proxy_from_the_environment(
+    emulator: EmulatorServer, auth_proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = _submit(emulator, "env proxy [seconds:0.3]")
+    auth_proxy.clear()
+    monkeypatch.setenv("HTTP_PROXY", auth_proxy.url_with_credentials)
+    event = _only(await _events(_trigger(task_id)))
+    assert event["status"] == "success"
+    assert auth_proxy.counts()[("GET", f"/api/v1/tasks/{task_id}")] == emulator.stats()["task_queries"] >= 1
+
+
+@pytest.mark.timeout(60)
+async def test_a_trickling_server_cannot_hold_the_trigger_past_its_deadline_and_the_pending_task_is_canceled(
+    emulator: EmulatorServer, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status queries trickle one byte every 0.5 s (the per-read timeout never trips); everything else is
+    relayed to the emulator. The wait still ends with its ``timeout`` event, and the worker's handling of
+    that event (``finish_wait``) cancels the task, which is still PENDING."""
+    emulator.configure(max_concurrent=1, over_concurrency="queue")
+    try:
+        _submit(emulator, "occupies the only slot [seconds:30]")
+        queued = _submit(emulator, "queued behind it")
+        hostile.reset(
+            "drip_body", interval=0.5, upstream=emulator.url, only=lambda method, path: method == "GET"
+        )
+        _use_connection(monkeypatch, hostile.url)
+        event = _only(await _events(_trigger(queued, end_time=time.time() + 2, poll_interval=0.5)))
+        assert event["status"] == "timeout"
+        assert ("GET", f"/api/v1/tasks/{queued}") in hostile.requests
+        assert emulator.stats()["task_queries"] == 0  # no poll ever got through the trickle
+
+        ti = _RecordingTI()
+        outcome = TaskOutcome.from_event(event)
+        with pytest.raises(WanxiangTaskTimeoutError):
+            await asyncio.to_thread(
+                finish_wait, {"ti": ti}, outcome, WanxiangHook(CONN_ID), require_all_images=False
+            )
+    finally:
+        emulator.configure(max_concurrent=5, over_concurrency="reject")
+    assert emulator.stats()["cancels"] == 1
+    with WanxiangClient(ClientConfig(api_key=SECRET, base_url=emulator.base_url)) as client:
+        assert client.get_task(queued).status is TaskStatus.CANCELED
+
+
+@pytest.mark.timeout(60)
+async def test_a_trickling_server_with_a_later_deadline_still_ends_the_wait(
+    emulator: EmulatorServer, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Headers trickle this time: the wait ends with its timeout event by the deadline (plus the last
+    query's few seconds), not after the client's own 90 s attempt deadline."""
+    task_id = _submit(emulator, "slow [seconds:30]")
+    hostile.reset("drip_headers", interval=0.5, upstream=emulator.url)
+    _use_connection(monkeypatch, hostile.url)
+    event = _only(await _events(_trigger(task_id, end_time=time.time() + 3, poll_interval=0.5)))
+    assert event["status"] == "timeout"
+
+
+class _RecordingTI:
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
