@@ -80,6 +80,11 @@ def unless_template(value: Any, coerce: Any, *args: Any) -> Any:
     return coerce(*args, value)
 
 
+def _show(value: object) -> str:
+    """A value as written in Python (strings quoted), shortened so a data URI never fills a log."""
+    return repr(shorten(value)) if isinstance(value, str) else shorten(value)
+
+
 def _is_none_string(value: object) -> bool:
     return isinstance(value, str) and value.strip() == NONE_STRING
 
@@ -95,7 +100,7 @@ def to_bool(field: str, value: object) -> bool:
         if text in _FALSE:
             return False
     raise WanxiangValidationError(
-        field, value, _BOOL_ALLOWED, f"{shorten(value)!r} is not a boolean (allowed: {_BOOL_ALLOWED})"
+        field, value, _BOOL_ALLOWED, f"{_show(value)} is not a boolean (allowed: {_BOOL_ALLOWED})"
     )
 
 
@@ -109,7 +114,7 @@ def to_int(field: str, value: object, *, minimum: int | None = None) -> int:
         number = int(value.strip())
     if number is None:
         raise WanxiangValidationError(
-            field, value, allowed, f"{shorten(value)!r} is not an integer (allowed: {allowed})"
+            field, value, allowed, f"{_show(value)} is not an integer (allowed: {allowed})"
         )
     if minimum is not None and number < minimum:
         raise WanxiangValidationError(
@@ -143,7 +148,7 @@ def to_seconds(field: str, value: object) -> float:
             field,
             value,
             allowed,
-            f"{shorten(value)!r} is not a finite number of seconds (allowed: {allowed})",
+            f"{_show(value)} is not a finite number of seconds (allowed: {allowed})",
         )
     if seconds <= 0:
         raise WanxiangValidationError(
@@ -217,7 +222,7 @@ def to_images(value: Any) -> Any:
             "images",
             value,
             allowed,
-            f"{shorten(value)!r} looks like a list but is not a JSON or Python list of strings "
+            f"{_show(value)} looks like a list but is not a JSON or Python list of strings "
             f"(allowed: {allowed})",
         )
     return list(parsed)

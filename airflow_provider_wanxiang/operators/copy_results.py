@@ -230,7 +230,8 @@ class WanxiangCopyResultsOperator(BaseOperator):
         self.wanxiang_conn_id = wanxiang_conn_id
         self.file_name = file_name
         # Literal values fail at DAG parse time; templated ones are typed again in execute.
-        self.overwrite = unless_template(overwrite, _overwrite_policy)
+        unless_template(overwrite, _overwrite_policy)  # kept as given: a policy enum would render as text
+        self.overwrite = overwrite
         self.fail_on_image_failure = unless_template(fail_on_image_failure, to_bool, "fail_on_image_failure")
         self.write_sidecar = unless_template(write_sidecar, to_bool, "write_sidecar")
         self.sidecar_metadata = sidecar_metadata

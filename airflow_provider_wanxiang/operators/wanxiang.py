@@ -194,6 +194,7 @@ class WanxiangSubmitOperator(BaseOperator):
         prompt_extend = to_bool("prompt_extend", self.prompt_extend)
         watermark = to_bool("watermark", self.watermark)
         images = to_images(self.images)
+        to_bool("require_all_images", self.require_all_images)  # used after the wait: check it before paying
         return build_edit_request(
             prompt=prompt,
             images=normalise_image_inputs(images),

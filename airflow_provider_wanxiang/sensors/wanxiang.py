@@ -90,7 +90,9 @@ class WanxiangTaskSensor(BaseSensorOperator):
         return WanxiangHook(self.wanxiang_conn_id)
 
     def execute(self, context: Context) -> Any:
+        # Rendered values are typed before the first query (require_all_images is used only at the end).
         self.wanxiang_task_id = to_task_id(self.wanxiang_task_id)
+        to_bool("require_all_images", self.require_all_images)
         if not self.deferrable:
             try:
                 return super().execute(context)
