@@ -23,7 +23,8 @@ The rules (also in docs/api.md, "Templated values"):
   literal; one that looks like a list but does not parse is an error (not "local file ... does not exist").
 
 Values given directly in the DAG file are checked when the operator is constructed (a DAG-parse-time
-error); a string holding a Jinja expression (``{{``, ``{%``) is left alone until it has been rendered.
+error); a string holding a Jinja expression (``{{``, ``{%``) or an ``XComArg`` (``upstream.output``) is left
+alone until it has been rendered or resolved.
 """
 
 from __future__ import annotations
@@ -65,8 +66,16 @@ _TEMPLATE_MARKERS = ("{{", "{%", "{#")
 
 
 def is_template(value: object) -> bool:
-    """Whether ``value`` is a Jinja template still to be rendered (checked later, at execute time)."""
-    return isinstance(value, str) and any(marker in value for marker in _TEMPLATE_MARKERS)
+    """Whether ``value`` is only known at run time (checked then, after rendering).
+
+    That is a string holding a Jinja expression, or a value Airflow resolves when the task runs: an
+    ``XComArg`` (``upstream.output``), a ``dag.param(...)``, a mapped argument. Those share Airflow's
+    ``ResolveMixin`` interface (``resolve`` and ``iter_references``), recognised by its methods because the
+    class itself is not public.
+    """
+    if isinstance(value, str):
+        return any(marker in value for marker in _TEMPLATE_MARKERS)
+    return callable(getattr(value, "resolve", None)) and callable(getattr(value, "iter_references", None))
 
 
 def unless_template(value: Any, coerce: Any, *args: Any) -> Any:

@@ -16,7 +16,7 @@ import base64
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator, WanxiangSubmitOperator
 from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
@@ -186,5 +186,14 @@ with DAG(
         task_id="images_json_list",
         prompt="case images_json_list",
         images="{{ params.images_python_list__images | tojson }}",
+    )
+
+    @task
+    def upstream_says_no() -> str:
+        return "no"
+
+    # An XComArg is resolved at run time, so nothing may check (or stringify) it at parse time.
+    WanxiangSubmitOperator(
+        task_id="from_xcom_arg", prompt="case from_xcom_arg", images=[IMAGE], watermark=upstream_says_no()
     )
 globals()[dag.dag_id] = dag

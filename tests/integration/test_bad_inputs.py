@@ -204,7 +204,8 @@ def test_accepted_spellings_reach_the_service_typed(wanxiang_emulator: EmulatorS
     assert dag_run.state == "success", task_states(dag_run)
     tasks = wanxiang_emulator._call(lambda: list(wanxiang_emulator._core.tasks.tasks.values()))
     specs = {task.spec.prompt.removeprefix("case "): task.spec for task in tasks}
-    assert set(specs) == {*OK_CASES, "images_json_list"}
+    assert set(specs) == {*OK_CASES, "images_json_list", "from_xcom_arg"}
+    assert specs["from_xcom_arg"].watermark is False
     for case in ("wm_false", "wm_no", "wm_zero"):
         assert (specs[case].watermark, specs[case].prompt_extend) == (False, False), case
     assert (specs["wm_yes"].watermark, specs["wm_yes"].prompt_extend) == (True, True)

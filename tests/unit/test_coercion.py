@@ -147,6 +147,20 @@ def test_images_none(value: object) -> None:
         to_images(value)
 
 
+def test_xcom_args_wait_for_resolution() -> None:
+    from airflow.sdk import DAG, task
+
+    with DAG("coercion_xcom_arg", schedule=None):
+
+        @task
+        def how_many() -> int:
+            return 2
+
+        output = how_many()
+    assert is_template(output)
+    assert unless_template(output, to_int, "n") is output
+
+
 def test_templates_wait_for_rendering() -> None:
     assert is_template("{{ params.n }}")
     assert is_template("{% if x %}1{% endif %}")
