@@ -25,6 +25,12 @@ from airflow_provider_wanxiang.client import (
     build_edit_request,
     create_task_request,
 )
+from airflow_provider_wanxiang.client.validation import (
+    normalize_size,
+    validate_model,
+    validate_n,
+    validate_seed,
+)
 from airflow_provider_wanxiang.coercion import (
     to_bool,
     to_images,
@@ -173,6 +179,14 @@ class WanxiangSubmitOperator(BaseOperator):
         self.require_all_images = unless_template(require_all_images, to_bool, "require_all_images")
         self.error_budget = to_int("error_budget", error_budget, minimum=0)
         self.wanxiang_task_id: str | None = None
+        # Literal scalars also meet the API's limits now, so a DAG with n=7 fails to import, not to run.
+        for value, check in (
+            (self.n, validate_n),
+            (self.seed, validate_seed),
+            (unless_template(size, to_optional_str, "size"), normalize_size),
+            (self.model, validate_model),
+        ):
+            unless_template(value, check)
 
     @cached_property
     def hook(self) -> WanxiangHook:
