@@ -9,7 +9,7 @@ function either returns the typed value or raises
 :class:`~airflow_provider_wanxiang.client.WanxiangValidationError` naming the field, the value and what is
 allowed (never a bare ``ValueError``/``TypeError``), so the task fails before anything is paid for.
 
-The rules (also in docs/api.md, "Templated values"):
+The rules (also in docs/waiting.md, "Templated values"):
 
 - **booleans**: ``True``/``False``, or the strings ``true/false/1/0/yes/no`` in any case, surrounding
   whitespace ignored. Anything else (``"maybe"``, ``1``, ``None``) is an error.
