@@ -20,3 +20,11 @@ def png_bytes(width: int, height: int, color: tuple[int, int, int] = (200, 80, 4
 
 def png_data_uri(width: int, height: int) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(width, height)).decode()
+
+
+def image_bytes(fmt: str, width: int, height: int, **save_options: object) -> bytes:
+    """The same picture as :func:`png_bytes` in another format (``JPEG``, ``BMP``, ``WEBP``, ``PNG``)."""
+    with Image.open(io.BytesIO(png_bytes(width, height))) as image:
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format=fmt, **save_options)
+    return buffer.getvalue()

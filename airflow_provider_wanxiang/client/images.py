@@ -4,7 +4,12 @@ The API takes http(s) URLs, ``data:`` URIs and ``oss://`` temporary URLs. Local 
 ``file://``) and raw bytes (e.g. read by the Airflow layer from object storage) are checked here and sent as
 ``data:`` URIs. Checks read only the image *header* with Pillow (``Image.open`` without ``load()``): format
 and dimensions are in the first bytes, and decoding a 25-megapixel image just to validate it would waste
-seconds and hundreds of megabytes.
+seconds and hundreds of megabytes. A file cut short keeps its header, so the container structure is checked
+too (:mod:`.image_integrity`: PNG chunks to ``IEND``, JPEG segments to ``EOI``, BMP/WEBP declared sizes),
+again without decoding pixels.
+
+Images sent inline become ``data:`` URIs, which the gateway caps at 10,485,760 characters (about 7.5 MiB of
+image once base64-encoded); a longer URI is refused here, with the ways out in the message.
 
 Reading (:func:`read_local_image`) is kept apart from checking (:func:`check_image_bytes`), so a caller
 that already holds the bytes never touches the file system.
@@ -15,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import math
 import os
 import re
 import warnings
@@ -25,7 +31,8 @@ from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from airflow_provider_wanxiang.client.errors import WanxiangValidationError, WanxiangWarning, shorten
+from airflow_provider_wanxiang.client.errors import WanxiangValidationError, shorten
+from airflow_provider_wanxiang.client.image_integrity import sniff_format, truncation_problem
 from airflow_provider_wanxiang.client.limits import (
     DATA_URI_MIME_TYPES,
     IMAGE_FORMAT_MIME_TYPES,
@@ -86,6 +93,8 @@ def read_image_header(data: bytes, *, field: str) -> ImageInfo:
             field, data, _SIDES, f"image dimensions are far above the maximum of {_SIDES} ({err})"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        # Some readers (WEBP) need the whole file to read the header: say "truncated" when that is why.
+        _check_complete(data, sniff_format(data), field=field)
         raise WanxiangValidationError(
             field,
             data,
@@ -104,7 +113,7 @@ def _check_size_bytes(size_bytes: int, *, field: str, value: object) -> None:
 
 
 def check_image_bytes(data: bytes, *, field: str) -> ImageInfo:
-    """Check image bytes against the API limits: format, 384-5000 px per side, at most 10 MB.
+    """Check image bytes against the API limits: format, complete file, 384-5000 px per side, at most 10 MB.
 
     :param field: Name used in errors, e.g. ``images[1]``.
     :raises WanxiangValidationError: naming the field, the value and the limit that was broken.
@@ -133,21 +142,45 @@ def check_image_bytes(data: bytes, *, field: str) -> ImageInfo:
                 _SIDES,
                 f"{side} {pixels} px is above the maximum of {MAX_IMAGE_SIDE_PX} px (allowed: {_SIDES})",
             )
+    _check_complete(data, info.format, field=field)
     return info
 
 
-def bytes_to_data_uri(data: bytes, *, field: str) -> str:
-    """Check image bytes and return them as a ``data:{mime};base64,...`` URI with the detected MIME type."""
-    info = check_image_bytes(data, field=field)
-    uri = f"data:{info.mime_type};base64,{base64.b64encode(data).decode('ascii')}"
-    if len(uri) > MAX_DATA_URI_CHARS:
-        warnings.warn(
-            f"{field}: the data: URI is {len(uri):,} characters, above the gateway's {MAX_DATA_URI_CHARS:,} "
-            "limit for data URIs; if the call is rejected, pass a URL instead or shrink the image",
-            WanxiangWarning,
-            stacklevel=3,
+def _check_complete(data: bytes, image_format: str | None, *, field: str) -> None:
+    """Refuse a file cut short (its header may be intact): the server answers "Failed to decode"."""
+    problem = None if image_format is None else truncation_problem(data, image_format)
+    if problem is not None:
+        raise WanxiangValidationError(
+            field,
+            data,
+            "a complete image file",
+            f"the {image_format} image is truncated or corrupt ({problem}); the server would refuse it "
+            "with 'Failed to decode the image'",
         )
-    return uri
+
+
+def bytes_to_data_uri(data: bytes, *, field: str) -> str:
+    """Check image bytes and return them as a ``data:{mime};base64,...`` URI with the detected MIME type.
+
+    :raises WanxiangValidationError: also when the URI would exceed the gateway's cap for data URIs
+        (checked before encoding), naming the ways out.
+    """
+    info = check_image_bytes(data, field=field)
+    prefix = f"data:{info.mime_type};base64,"
+    length = len(prefix) + 4 * math.ceil(len(data) / 3)
+    if length > MAX_DATA_URI_CHARS:
+        limit = f"a data: URI of at most {MAX_DATA_URI_CHARS:,} characters"
+        raise WanxiangValidationError(
+            field,
+            data,
+            limit,
+            f"as a data: URI this {len(data):,}-byte image is {length:,} characters, above the gateway's "
+            f"cap of {MAX_DATA_URI_CHARS:,} (about {MAX_DATA_URI_CHARS * 3 // 4:,} bytes of image). Use a "
+            "smaller image (e.g. JPEG instead of PNG, or fewer pixels), pass an http(s) URL the service can "
+            "fetch, or upload it first with the client's upload_file() (temporary storage, 48 h) and pass "
+            "the oss:// URL it returns",
+        )
+    return prefix + base64.b64encode(data).decode("ascii")
 
 
 def read_local_image(path: str | os.PathLike[str], *, field: str) -> bytes:

@@ -20,9 +20,18 @@ from urllib.parse import urlsplit
 from airflow.providers.common.compat.sdk import Asset, BaseOperator, ObjectStoragePath
 from airflow.sdk.io import attach
 
-from airflow_provider_wanxiang.client import ImageResult, Task, TaskStatus
+from airflow_provider_wanxiang.client import ImageResult, Task, TaskStatus, WanxiangValidationError
 from airflow_provider_wanxiang.client.config import DEFAULT_USER_AGENT
 from airflow_provider_wanxiang.client.deadlines import deadline_session
+from airflow_provider_wanxiang.coercion import (
+    BOOL_STRINGS,
+    to_bool,
+    to_int,
+    to_optional_str,
+    to_seconds,
+    to_task_id,
+    unless_template,
+)
 from airflow_provider_wanxiang.exceptions import (
     WanxiangCopyError,
     WanxiangImagesFailedError,
@@ -181,6 +190,11 @@ class WanxiangCopyResultsOperator(BaseOperator):
         the worker. Generous by default (600 s); a result PNG is a few MB.
     :param download_attempts: Tries per image for transient download failures (network, 429/5xx, a body
         cut short); destination failures are left to the Airflow task's own retries.
+
+    ``overwrite``, ``fail_on_image_failure`` and ``write_sidecar`` are templated; like every rendered value
+    they are typed by :mod:`airflow_provider_wanxiang.coercion` (``"false"``/``"no"``/``"0"`` are
+    ``False``; ``dest_conn_id`` rendered to ``"None"`` means "not set"), and a value that cannot be typed
+    fails the task before the task is read.
     """
 
     template_fields: Sequence[str] = (
@@ -190,6 +204,9 @@ class WanxiangCopyResultsOperator(BaseOperator):
         "file_name",
         "wanxiang_conn_id",
         "sidecar_metadata",
+        "overwrite",
+        "fail_on_image_failure",
+        "write_sidecar",
     )
     template_fields_renderers = {"sidecar_metadata": "json"}
     ui_color = "#c9e7ff"
@@ -212,23 +229,20 @@ class WanxiangCopyResultsOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.wanxiang_task_id = wanxiang_task_id
+        self.wanxiang_task_id = unless_template(wanxiang_task_id, to_task_id)
         self.destination = destination
         self.dest_conn_id = dest_conn_id
         self.wanxiang_conn_id = wanxiang_conn_id
         self.file_name = file_name
-        OverwritePolicy.coerce(overwrite)  # fail at DAG parse time on a typo
+        # Literal values fail at DAG parse time; templated ones are typed again in execute.
+        unless_template(overwrite, _overwrite_policy)  # kept as given: a policy enum would render as text
         self.overwrite = overwrite
-        self.fail_on_image_failure = fail_on_image_failure
-        self.write_sidecar = write_sidecar
+        self.fail_on_image_failure = unless_template(fail_on_image_failure, to_bool, "fail_on_image_failure")
+        self.write_sidecar = unless_template(write_sidecar, to_bool, "write_sidecar")
         self.sidecar_metadata = sidecar_metadata
-        if download_attempts < 1:
-            raise ValueError(f"download_attempts must be >= 1, got {download_attempts}")
-        if not download_deadline > 0:
-            raise ValueError(f"download_deadline must be > 0 seconds, got {download_deadline!r}")
-        self.download_timeout = download_timeout
-        self.download_attempts = download_attempts
-        self.download_deadline = download_deadline
+        self.download_timeout = to_seconds("download_timeout", download_timeout)
+        self.download_attempts = to_int("download_attempts", download_attempts, minimum=1)
+        self.download_deadline = to_seconds("download_deadline", download_deadline)
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -236,12 +250,8 @@ class WanxiangCopyResultsOperator(BaseOperator):
 
     # -- execute --------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> list[str]:
-        task_id = str(self.wanxiang_task_id or "").strip()
-        if not task_id or task_id == "None":
-            raise ValueError(
-                "wanxiang_task_id is empty: pass the submit operator's return value, e.g. "
-                "\"{{ ti.xcom_pull(task_ids='submit') }}\""
-            )
+        self._coerce_rendered()
+        task_id = str(self.wanxiang_task_id)
         root = self._destination_root()
         task = self.hook.get_conn().get_task(task_id)
         self._check_task(task)
@@ -261,7 +271,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
                         target.location.fs,
                         target.location.path,
                         session=session,
-                        overwrite=OverwritePolicy.coerce(self.overwrite),
+                        overwrite=_overwrite_policy(self.overwrite),
                         timeout=(min(10.0, self.download_timeout), self.download_timeout),
                         attempts=self.download_attempts,
                         deadline=self.download_deadline,
@@ -341,6 +351,14 @@ class WanxiangCopyResultsOperator(BaseOperator):
         return uris
 
     # -- steps --------------------------------------------------------------------------------------------
+    def _coerce_rendered(self) -> None:
+        """Type the rendered values (:mod:`airflow_provider_wanxiang.coercion`) before anything is read."""
+        self.wanxiang_task_id = to_task_id(self.wanxiang_task_id)
+        self.dest_conn_id = to_optional_str("dest_conn_id", self.dest_conn_id)
+        self.overwrite = _overwrite_policy(self.overwrite)
+        self.fail_on_image_failure = to_bool("fail_on_image_failure", self.fail_on_image_failure)
+        self.write_sidecar = to_bool("write_sidecar", self.write_sidecar)
+
     def _destination_root(self) -> _Location:
         """Resolve ``destination`` (+ ``dest_conn_id``) to a filesystem and path, failing clearly."""
         destination = self.destination
@@ -552,6 +570,19 @@ class WanxiangCopyResultsOperator(BaseOperator):
             if isinstance(outlet, Asset):
                 extra: dict[str, Any] = {"wanxiang_task_id": task_id, "uris": list(uris)}
                 outlet_events[outlet].extra.update(extra)
+
+
+def _overwrite_policy(value: object) -> OverwritePolicy:
+    """``overwrite`` as a policy: a boolean in any accepted spelling, or ``"if_different"``/a member name."""
+    if isinstance(value, str) and value.strip().lower() in BOOL_STRINGS:
+        value = to_bool("overwrite", value)
+    try:
+        return OverwritePolicy.coerce(value)  # type: ignore[arg-type]
+    except ValueError:
+        allowed = "True, False (or true/false/1/0/yes/no), 'if_different', 'never' or 'always'"
+        raise WanxiangValidationError(
+            "overwrite", value, allowed, f"{value!r} is not an overwrite policy (allowed: {allowed})"
+        ) from None
 
 
 _IN_PLACE = frozenset({CopyAction.WRITTEN.value, CopyAction.REPLACED.value, CopyAction.KEPT.value})

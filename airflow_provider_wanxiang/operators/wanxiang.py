@@ -25,6 +25,22 @@ from airflow_provider_wanxiang.client import (
     build_edit_request,
     create_task_request,
 )
+from airflow_provider_wanxiang.client.validation import (
+    normalize_size,
+    validate_model,
+    validate_n,
+    validate_seed,
+)
+from airflow_provider_wanxiang.coercion import (
+    to_bool,
+    to_images,
+    to_int,
+    to_optional_int,
+    to_optional_str,
+    to_required_str,
+    to_seconds,
+    unless_template,
+)
 from airflow_provider_wanxiang.exceptions import (
     WanxiangTaskError,
     WanxiangTaskFailedError,
@@ -63,10 +79,6 @@ DEFAULT_TIMEOUT = timedelta(hours=1)
 _REATTACHABLE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.SUCCEEDED})
 
 
-def _seconds(value: timedelta | float) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 class WanxiangSubmitOperator(BaseOperator):
     """Submit one wan2.5 image edit (single-image editing or 1-3-image fusion) and return its task id.
 
@@ -81,8 +93,9 @@ class WanxiangSubmitOperator(BaseOperator):
 
     :param prompt: What to change (required; the server truncates beyond 2000 characters).
     :param images: 1-3 images: http(s) URLs, ``data:`` URIs, local paths / ``file://``, ``ObjectStoragePath``
-        or ``scheme://[conn_id@]bucket/key`` strings (read through Airflow object storage). Templated, so it
-        may come from an upstream XCom.
+        or ``scheme://[conn_id@]bucket/key`` strings (read through Airflow object storage, for the schemes
+        whose filesystem is installed). Templated, so it may come from an upstream XCom; a list rendered to
+        a string (``"['a.png', 'b.png']"`` or JSON) is parsed back into the list.
     :param negative_prompt: What to avoid (the server truncates beyond 500 characters).
     :param n: Number of output images, 1-4. Defaults to 1 (the API's own default is 4, billed per image).
     :param size: Output size ``"W*H"``; default about 1280*1280 pixels at the last input's aspect ratio.
@@ -97,6 +110,15 @@ class WanxiangSubmitOperator(BaseOperator):
     :param timeout: Longest wait (seconds or timedelta); a task still PENDING then is canceled.
     :param require_all_images: Fail when only some of the ``n`` images succeeded.
     :param error_budget: Consecutive transient polling errors tolerated before giving up.
+
+    Templated values arrive as strings; they are typed by :mod:`airflow_provider_wanxiang.coercion`
+    (``"false"``/``"no"``/``"0"`` are ``False``, ``"2"`` is 2, ``"None"`` in an optional field is "not set")
+    and anything else fails the task before any request. Literal values are checked at DAG parse time.
+
+    XCom: with ``do_xcom_push=True`` (the default) the remote task id is pushed as ``return_value`` as soon
+    as it exists (so it survives a failed wait); with ``do_xcom_push=False`` it is not pushed at all. The
+    console URL (``wanxiang_console_url``, read by the task's extra link) and, after a wait, the URL-free
+    summary (``wanxiang_summary``) are pushed either way.
     """
 
     template_fields: Sequence[str] = (
@@ -110,6 +132,7 @@ class WanxiangSubmitOperator(BaseOperator):
         "watermark",
         "model",
         "wanxiang_conn_id",
+        "require_all_images",
     )
     template_fields_renderers = {"images": "json"}
     operator_extra_links = (WanxiangTaskLink(),)
@@ -137,23 +160,34 @@ class WanxiangSubmitOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.prompt = prompt
+        # Templated fields keep what the DAG gave (checked now unless it is a Jinja template) and are typed
+        # again in build_request, after rendering; the others are typed once, here.
+        self.prompt = unless_template(prompt, to_required_str, "prompt")
         self.images = images
+        unless_template(images, to_images)
         self.negative_prompt = negative_prompt
-        self.n = n
+        self.n = unless_template(n, to_int, "n")
         self.size = size
-        self.seed = seed
-        self.prompt_extend = prompt_extend
-        self.watermark = watermark
-        self.model = model
+        self.seed = unless_template(seed, to_optional_int, "seed")
+        self.prompt_extend = unless_template(prompt_extend, to_bool, "prompt_extend")
+        self.watermark = unless_template(watermark, to_bool, "watermark")
+        self.model = unless_template(model, to_required_str, "model")
         self.wanxiang_conn_id = wanxiang_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = _seconds(timeout)
-        self.require_all_images = require_all_images
-        self.error_budget = error_budget
+        self.wait_for_completion = to_bool("wait_for_completion", wait_for_completion)
+        self.deferrable = to_bool("deferrable", deferrable)
+        self.poll_interval = to_seconds("poll_interval", poll_interval)
+        self.timeout = to_seconds("timeout", timeout)
+        self.require_all_images = unless_template(require_all_images, to_bool, "require_all_images")
+        self.error_budget = to_int("error_budget", error_budget, minimum=0)
         self.wanxiang_task_id: str | None = None
+        # Literal scalars also meet the API's limits now, so a DAG with n=7 fails to import, not to run.
+        for value, check in (
+            (self.n, validate_n),
+            (self.seed, validate_seed),
+            (unless_template(size, to_optional_str, "size"), normalize_size),
+            (self.model, validate_model),
+        ):
+            unless_template(value, check)
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -161,17 +195,31 @@ class WanxiangSubmitOperator(BaseOperator):
 
     # -- submit ---------------------------------------------------------------------------------------
     def build_request(self) -> EditRequest:
-        """Validate every field (and read object-storage inputs) without any network call to the API."""
+        """Validate every field (and read object-storage inputs) without any network call to the API.
+
+        Rendered values are typed first (:mod:`airflow_provider_wanxiang.coercion`); the scalars are checked
+        before any image is read, so a bad ``n`` is reported without touching object storage.
+        """
+        prompt = to_required_str("prompt", self.prompt)
+        model = to_required_str("model", self.model)
+        negative_prompt = to_optional_str("negative_prompt", self.negative_prompt)
+        n = to_int("n", self.n)
+        size = to_optional_str("size", self.size)
+        seed = to_optional_int("seed", self.seed)
+        prompt_extend = to_bool("prompt_extend", self.prompt_extend)
+        watermark = to_bool("watermark", self.watermark)
+        images = to_images(self.images)
+        to_bool("require_all_images", self.require_all_images)  # used after the wait: check it before paying
         return build_edit_request(
-            prompt=self.prompt,
-            images=normalise_image_inputs(self.images),
-            negative_prompt=self.negative_prompt,
-            n=int(self.n),
-            size=self.size,
-            seed=None if self.seed is None else int(self.seed),
-            prompt_extend=bool(self.prompt_extend),
-            watermark=bool(self.watermark),
-            model=self.model,
+            prompt=prompt,
+            images=normalise_image_inputs(images),
+            negative_prompt=negative_prompt,
+            n=n,
+            size=size,
+            seed=seed,
+            prompt_extend=prompt_extend,
+            watermark=watermark,
+            model=model,
         )
 
     def execute(self, context: Context) -> str:
@@ -259,9 +307,12 @@ class WanxiangSubmitOperator(BaseOperator):
         return None
 
     def _push_task_id(self, context: Context, task_id: str) -> None:
+        """Push the task id now (so a failed wait keeps it) unless ``do_xcom_push=False``; the console URL
+        is always pushed, because the task's extra link reads it."""
         self.wanxiang_task_id = task_id
         ti = context["ti"]
-        ti.xcom_push(key="return_value", value=task_id)
+        if self.do_xcom_push:
+            ti.xcom_push(key="return_value", value=task_id)
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=self.hook.console_url(task_id))
 
     # -- wait -----------------------------------------------------------------------------------------
@@ -287,7 +338,8 @@ class WanxiangSubmitOperator(BaseOperator):
                 result = err
 
     def _finish(self, context: Context, outcome: TaskOutcome) -> str:
-        return finish_wait(context, outcome, self.hook, require_all_images=self.require_all_images)
+        require_all_images = to_bool("require_all_images", self.require_all_images)
+        return finish_wait(context, outcome, self.hook, require_all_images=require_all_images)
 
     def on_kill(self) -> None:
         """Cancel the remote task if it is still PENDING (a started edit cannot be canceled)."""

@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_wanxiang.client import WanxiangError
+from airflow_provider_wanxiang.coercion import to_bool, to_int, to_seconds, to_task_id, unless_template
 from airflow_provider_wanxiang.exceptions import WanxiangSensorTaskFailedError, WanxiangSensorTimeout
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.operators.wanxiang import (
@@ -52,9 +53,13 @@ class WanxiangTaskSensor(BaseSensorOperator):
     :param timeout: Longest wait in seconds.
     :param require_all_images: Fail when only some of the images succeeded.
     :param error_budget: Consecutive transient errors tolerated before failing.
+
+    Values are typed like the submit operator's (:mod:`airflow_provider_wanxiang.coercion`):
+    ``require_all_images`` (templated) accepts ``true/false/1/0/yes/no``; a ``wanxiang_task_id`` that
+    rendered to ``"None"`` or nothing fails before any request.
     """
 
-    template_fields: Sequence[str] = ("wanxiang_task_id", "wanxiang_conn_id")
+    template_fields: Sequence[str] = ("wanxiang_task_id", "wanxiang_conn_id", "require_all_images")
     ui_color = "#ffe8cc"
 
     def __init__(
@@ -69,12 +74,16 @@ class WanxiangTaskSensor(BaseSensorOperator):
         error_budget: int = DEFAULT_ERROR_BUDGET,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
-        self.wanxiang_task_id = wanxiang_task_id
+        super().__init__(
+            poke_interval=to_seconds("poke_interval", poke_interval),
+            timeout=to_seconds("timeout", timeout),
+            **kwargs,
+        )
+        self.wanxiang_task_id = unless_template(wanxiang_task_id, to_task_id)
         self.wanxiang_conn_id = wanxiang_conn_id
-        self.deferrable = deferrable
-        self.require_all_images = require_all_images
-        self.error_budget = error_budget
+        self.deferrable = to_bool("deferrable", deferrable)
+        self.require_all_images = unless_template(require_all_images, to_bool, "require_all_images")
+        self.error_budget = to_int("error_budget", error_budget, minimum=0)
         self._schedule: PollSchedule | None = None
 
     @cached_property
@@ -82,6 +91,9 @@ class WanxiangTaskSensor(BaseSensorOperator):
         return WanxiangHook(self.wanxiang_conn_id)
 
     def execute(self, context: Context) -> Any:
+        # Rendered values are typed before the first query (require_all_images is used only at the end).
+        self.wanxiang_task_id = to_task_id(self.wanxiang_task_id)
+        to_bool("require_all_images", self.require_all_images)
         if not self.deferrable:
             try:
                 return super().execute(context)
@@ -140,7 +152,7 @@ class WanxiangTaskSensor(BaseSensorOperator):
             context,
             outcome,
             self.hook,
-            require_all_images=self.require_all_images,
+            require_all_images=to_bool("require_all_images", self.require_all_images),
             timeout_error=WanxiangSensorTimeout,
             failed_error=WanxiangSensorTaskFailedError,
         )

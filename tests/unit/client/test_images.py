@@ -14,7 +14,6 @@ from PIL import Image
 
 from airflow_provider_wanxiang.client import (
     WanxiangValidationError,
-    WanxiangWarning,
     check_image_bytes,
     normalize_image,
     read_image_header,
@@ -114,17 +113,20 @@ def test_exactly_10_mb_is_accepted() -> None:
         check_image_bytes(padded + b"\0", field="images[0]")
 
 
-def test_only_the_header_is_read(tmp_path: Path) -> None:
-    # Valid header, pixel data cut off: decoding would fail, header-only validation must not.
+def test_truncated_image_is_refused_without_decoding(tmp_path: Path) -> None:
+    # Valid header, pixel data cut off: the header read accepts it, the chunk walk refuses it (the server
+    # would answer 400 "Failed to decode the image"); pixels are still never decoded.
     whole = noisy_png(800, 600)
     truncated = whole[:1024]
-    with pytest.raises(OSError), Image.open(io.BytesIO(truncated)) as image:
-        image.load()
-    info = check_image_bytes(truncated, field="images[0]")
-    assert (info.format, info.width, info.height) == ("PNG", 800, 600)
+    with Image.open(io.BytesIO(truncated)) as image:
+        assert image.size == (800, 600)  # the header alone looks fine
     path = tmp_path / "truncated.png"
     path.write_bytes(truncated)
-    assert normalize_image(path, field="images[0]").startswith("data:image/png;base64,")
+    for source in (truncated, path, "data:image/png;base64," + base64.b64encode(truncated).decode()):
+        with pytest.raises(WanxiangValidationError, match="the PNG image is truncated or corrupt") as info:
+            normalize_image(source, field="images[2]")
+        assert info.value.field == "images[2]"
+        assert "chunk 'IDAT'" in str(info.value)
 
 
 def test_unsupported_format_names_it() -> None:
@@ -206,11 +208,40 @@ def test_data_uri_too_large_is_refused_without_decoding() -> None:
     assert len(str(info.value)) < 300
 
 
-def test_data_uri_above_the_gateway_cap_warns() -> None:
-    data = noisy_png(1500, 1500)  # ~6.8 MB of incompressible pixels → ~9 M base64 chars
-    data += b"\0" * (8 * 1024 * 1024 - len(data))
-    with pytest.warns(WanxiangWarning, match="above the gateway's 10,485,760 limit"):
-        normalize_image(data, field="images[0]")
+@pytest.mark.parametrize("as_data_uri", [False, True])
+def test_data_uri_above_the_gateway_cap_is_an_error_with_the_way_out(
+    as_data_uri: bool, tmp_path: Path
+) -> None:
+    data = noisy_png(1500, 1500)  # ~6.8 MB of incompressible pixels
+    data += b"\0" * (8 * 1024 * 1024 - len(data))  # 8 MiB (under the 10 MB image limit) → ~11.2 M chars
+    path = tmp_path / "big.png"
+    path.write_bytes(data)
+    sources: list[object] = [data, path, str(path), f"file://{path}"]
+    if as_data_uri:
+        sources = ["data:image/png;base64," + base64.b64encode(data).decode()]
+    for source in sources:
+        with pytest.raises(WanxiangValidationError) as info:
+            normalize_image(source, field="images[1]")
+        message = str(info.value)
+        assert message.startswith(
+            "images[1]: as a data: URI this 8,388,608-byte image is 11,184,834 characters"
+        )
+        assert "above the gateway's cap of 10,485,760" in message
+        for way_out in ("smaller image", "http(s) URL", "upload_file()", "oss://"):
+            assert way_out in message
+
+
+def test_data_uri_just_under_the_gateway_cap_is_sent() -> None:
+    data = make_image("PNG", 400, 400)
+    prefix = len("data:image/png;base64,")
+    fits = (10_485_760 - prefix) // 4 * 3  # the most bytes whose data URI is within the cap
+    for size, ok in ((fits, True), (fits + 1, False)):
+        padded = data + b"\0" * (size - len(data))
+        if ok:
+            assert len(normalize_image(padded, field="images[0]")) <= 10_485_760
+        else:
+            with pytest.raises(WanxiangValidationError, match="above the gateway's cap"):
+                normalize_image(padded, field="images[0]")
 
 
 # -- URLs, oss://, paths ---------------------------------------------------------------------------------
