@@ -3,30 +3,46 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
+PACKAGING_VERSION := 26.3
 TOOLS := .venv-tools
 UV := $(TOOLS)/bin/uv
+# scripts/floor_pins.py parses pyproject's requirements with packaging (in the tools venv, beside uv).
+PACKAGING := $(TOOLS)/.packaging-$(PACKAGING_VERSION)
 VENV := .venv
 VENV_FLOOR := .venv-3.1
+VENV_LOWEST := .venv-lowest
 PY := $(VENV)/bin/python
 PY_FLOOR := $(VENV_FLOOR)/bin/python
+PY_LOWEST := $(VENV_LOWEST)/bin/python
+# Pinned to their floors besides the runtime dependencies (user-facing promises, unlike the test tools).
+FLOOR_EXTRAS := --extra s3
+# The suites the floors job runs: everything but e2e (real Airflow processes, minutes; the two other
+# environments run it). Conformance is cheap (the official SDK against the emulator) and kept.
+LOWEST_SUITES := tests/unit tests/integration tests/emulator tests/plugin tests/conformance tests/examples
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor test test-floor lint docs demo airflow bench lock clean emulator
+.PHONY: help env env-floor env-lowest test test-floor test-lowest lint docs demo airflow bench lock clean emulator
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end"
 	@echo "make airflow    local Airflow (UI on :8080) + emulator, example DAGs loaded; Ctrl-C stops all"
 	@echo "make test       build the environment, lint, run the whole suite (Airflow 3.3.2)"
 	@echo "make test-floor run the suite on the Airflow 3.1 floor (second environment)"
+	@echo "make test-lowest every direct dependency at its declared floor (Airflow 3.1.0): unit,"
+	@echo "                integration, emulator, plugin, conformance and example suites"
 	@echo "make lint       ruff + mypy"
 	@echo "make docs       build the Sphinx docs (warnings are errors)"
-	@echo "make lock       regenerate requirements/airflow-*.txt from pyproject.toml"
+	@echo "make lock       regenerate requirements/airflow-*.txt and floors.txt from pyproject.toml"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+$(PACKAGING): | $(UV)
+	$(TOOLS)/bin/pip install -q packaging==$(PACKAGING_VERSION)
+	touch $@
 
 # The venv is rebuilt whenever the lock or the project metadata changes.
 $(VENV)/.installed: requirements/airflow-3.3.txt pyproject.toml | $(UV)
@@ -41,8 +57,16 @@ $(VENV_FLOOR)/.installed: requirements/airflow-3.1.txt pyproject.toml | $(UV)
 	$(UV) pip install -q --compile-bytecode --no-deps --python $(PY_FLOOR) -e .
 	touch $@
 
+# Every direct dependency pinned to the floor pyproject.toml declares (requirements/floors.txt).
+$(VENV_LOWEST)/.installed: requirements/floors.txt pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(VENV_LOWEST)
+	$(UV) pip sync -q --compile-bytecode --python $(PY_LOWEST) requirements/floors.txt
+	$(UV) pip install -q --compile-bytecode --no-deps --python $(PY_LOWEST) -e .
+	touch $@
+
 env: $(VENV)/.installed
 env-floor: $(VENV_FLOOR)/.installed
+env-lowest: $(VENV_LOWEST)/.installed
 
 LINT_PATHS := $(wildcard airflow_provider_wanxiang tests dags benchmarks scripts)
 
@@ -56,6 +80,11 @@ test: lint
 
 test-floor: env-floor
 	$(PY_FLOOR) -m pytest -q -p no:cacheprovider
+
+# A floor declared too low fails here (an ImportError, a missing keyword...), not at a user's install.
+test-lowest: env-lowest
+	$(PY_LOWEST) scripts/floor_pins.py $(FLOOR_EXTRAS) --check
+	$(PY_LOWEST) -m pytest -q -p no:cacheprovider $(LOWEST_SUITES)
 
 docs: env
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
@@ -72,11 +101,17 @@ emulator: env
 bench: env
 	$(PY) benchmarks/run.py
 
-lock: $(UV)
+# Compiles over the existing locks (no --upgrade): versions already pinned stay unless pyproject forces a
+# change. floors.txt: the runtime dependencies and the s3 extra pinned ==floor (floor-pins.txt, generated
+# from pyproject.toml) on Airflow 3.1.0 with its compatibility pins, plus the test extra.
+lock: $(UV) $(PACKAGING)
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
 	  --extra test --extra lint --extra docs -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
 	  --extra test --extra lint --extra docs -c requirements/pin-3.1.txt -o requirements/airflow-3.1.txt
+	$(TOOLS)/bin/python scripts/floor_pins.py $(FLOOR_EXTRAS) -o requirements/floor-pins.txt
+	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
+	  --extra test -c requirements/pin-3.1.txt -c requirements/floor-pins.txt -o requirements/floors.txt
 
 clean:
-	rm -rf $(VENV) $(VENV_FLOOR) $(TOOLS) .cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_FLOOR) $(VENV_LOWEST) $(TOOLS) .cache .mypy_cache .ruff_cache
