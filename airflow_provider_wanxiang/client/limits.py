@@ -62,7 +62,7 @@ most this many decoded bytes, instead of filling a worker's or the triggerer's m
 
 MAX_SERVER_TEXT_CHARS: Final = 500
 """Longest server-sent text (error ``message``/``code``, a task's ``message``, a request id) kept in
-exceptions, logs, XCom and trigger events; longer text is cut with a marker (see ``errors.server_text``).
+exceptions, logs, XCom and trigger events; longer text is cut with a marker (see ``_text.server_text``).
 Real messages are one sentence; a gateway's HTML error page is not worth more than this."""
 
 BEIJING: Final = timezone(timedelta(hours=8), "UTC+08:00")
