@@ -37,7 +37,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
-from airflow_provider_wanxiang.client.errors import shorten
+from airflow_provider_wanxiang.client._text import shorten
 
 __all__ = [
     "BOOL_STRINGS",

@@ -25,7 +25,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
-from airflow_provider_wanxiang.client.limits import MAX_IMAGE_BYTES
+from airflow_provider_wanxiang.client.validation import check_object_size
 
 #: Strings with these prefixes go to the client as they are (it knows how to validate and send them).
 _CLIENT_NATIVE_PREFIXES = ("http://", "https://", "data:", "file://", "oss://dashscope-instant/")
@@ -86,9 +86,5 @@ def _object_path(index: int, url: str, scheme: str) -> ObjectStoragePath:
 
 
 def _read_object(index: int, path: ObjectStoragePath) -> bytes:
-    size = path.size()
-    if size > MAX_IMAGE_BYTES:
-        raise WanxiangValidationError(
-            field=f"images[{index}]", value=f"{path} ({size} bytes)", limit=f"at most {MAX_IMAGE_BYTES} bytes"
-        )
+    check_object_size(f"images[{index}]", str(path), path.size())
     return path.read_bytes()

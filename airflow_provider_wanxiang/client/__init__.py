@@ -3,10 +3,12 @@
 Layers, each in its own module:
 
 - :mod:`.endpoints` — region / workspace / host → base URL;
-- :mod:`.limits`, :mod:`.validation`, :mod:`.images` — every field checked before a paid call;
-- :mod:`.models` — typed, immutable request and response values;
-- :mod:`.protocol` — sans-IO: request building and response parsing, shared by both transports;
+- :mod:`.limits`, :mod:`.validation`, :mod:`.images` — every input checked before a paid call;
+- :mod:`.models` — typed, immutable request and response values (and the edit's fingerprint);
+- :mod:`.protocol` — sans-IO, shared by both transports: the public face of request building
+  (``_request_builders``) and response parsing (``_response_parsers``, ``_response_fields``);
 - :mod:`.errors` — the error tree keyed on the server ``code``;
+- ``_text``, ``_headers`` — bounding quoted and server text; reading headers and ``Retry-After``;
 - :mod:`.retry` — the one retry policy (create is retried only when it cannot have been enqueued);
 - :mod:`.proxies` — which forward proxy a URL goes through, decided once for both transports;
 - :mod:`.bodies`, :mod:`.deadlines` — answers capped in decoded bytes, and a total deadline per request;
@@ -22,6 +24,7 @@ Typical use::
 
 from __future__ import annotations
 
+from airflow_provider_wanxiang.client._headers import parse_retry_after
 from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient
 from airflow_provider_wanxiang.client.config import DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, ClientConfig
 from airflow_provider_wanxiang.client.endpoints import (
@@ -51,7 +54,6 @@ from airflow_provider_wanxiang.client.errors import (
     WanxiangWarning,
     error_from_response,
     is_retryable_by_resubmit,
-    parse_retry_after,
 )
 from airflow_provider_wanxiang.client.images import (
     ImageInfo,
@@ -67,6 +69,7 @@ from airflow_provider_wanxiang.client.models import (
     CreatedTask,
     EditRequest,
     ImageResult,
+    ListTasksQuery,
     Task,
     TaskMetrics,
     TaskPage,
@@ -87,12 +90,16 @@ from airflow_provider_wanxiang.client.protocol import (
     parse_task_page,
     parse_upload_policy,
     upload_policy_request,
-    validate_task_id,
 )
 from airflow_provider_wanxiang.client.proxies import ProxyRoute, proxy_for_url
 from airflow_provider_wanxiang.client.retry import RetryPolicy
 from airflow_provider_wanxiang.client.sync_client import WanxiangClient
-from airflow_provider_wanxiang.client.validation import build_edit_request, normalize_size
+from airflow_provider_wanxiang.client.validation import (
+    build_edit_request,
+    build_list_query,
+    normalize_size,
+    validate_task_id,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -113,6 +120,7 @@ __all__ = [
     "ImageInfo",
     "ImageInput",
     "ImageResult",
+    "ListTasksQuery",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -136,6 +144,7 @@ __all__ = [
     "WanxiangValidationError",
     "WanxiangWarning",
     "build_edit_request",
+    "build_list_query",
     "bytes_to_data_uri",
     "cancel_task_request",
     "check_image_bytes",

@@ -10,7 +10,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_wanxiang.client.errors import WanxiangError, server_text
+from airflow_provider_wanxiang.client._text import server_text
+from airflow_provider_wanxiang.client.errors import WanxiangError
 from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 
 log = logging.getLogger("airflow_provider_wanxiang.client")

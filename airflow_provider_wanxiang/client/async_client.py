@@ -10,47 +10,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
 
+import airflow_provider_wanxiang.client.protocol as wire
 from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client._text import shorten
 from airflow_provider_wanxiang.client.bodies import ACCEPT_ENCODING, READ_CHUNK_BYTES, BoundedBody
 from airflow_provider_wanxiang.client.config import ClientConfig
-from airflow_provider_wanxiang.client.errors import (
-    DeadlineExceededError,
-    TransportError,
-    WanxiangError,
-    shorten,
-)
+from airflow_provider_wanxiang.client.errors import DeadlineExceededError, TransportError, WanxiangError
 from airflow_provider_wanxiang.client.models import (
     CreatedTask,
     EditRequest,
+    ListTasksQuery,
     Task,
     TaskPage,
-    TaskStatus,
     UploadPolicy,
 )
-from airflow_provider_wanxiang.client.protocol import (
-    HttpRequest,
-    UploadRequest,
-    cancel_task_request,
-    check_upload_response,
-    create_task_request,
-    decode_response,
-    encode_json,
-    get_task_request,
-    list_tasks_request,
-    parse_created,
-    parse_task,
-    parse_task_page,
-    parse_upload_policy,
-    send_headers,
-    upload_file_request,
-    upload_policy_request,
-)
+from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 from airflow_provider_wanxiang.client.proxies import proxy_for_url, redact_credentials
 
 __all__ = ["AsyncWanxiangClient"]
@@ -62,12 +41,8 @@ _R = TypeVar("_R", HttpRequest, UploadRequest)
 _Answer = tuple[int, Mapping[str, str], bytes]
 
 
-def _where(request: HttpRequest | UploadRequest) -> str:
-    return f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
-
-
 def _transport_error(exc: BaseException, request: HttpRequest | UploadRequest) -> TransportError:
-    where = _where(request)
+    where = request.where
     detail = shorten(redact_credentials(str(exc) or type(exc).__name__), 200)
     # Order matters: the SSL and connect-timeout classes are subclasses of the broader ones below.
     if isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientConnectorSSLError)):
@@ -136,36 +111,31 @@ class AsyncWanxiangClient:
 
     async def create_task(self, req: EditRequest) -> CreatedTask:
         """Submit an edit (billed per successful image). Retried only if it cannot have been enqueued."""
-        return parse_created(await self._call(create_task_request(req)))
+        return wire.parse_created(await self._call(wire.create_task_request(req)))
 
     async def get_task(self, task_id: str) -> Task:
         """Read a task; an unknown or expired id comes back as ``TaskStatus.UNKNOWN``, not as an error."""
-        return parse_task(await self._call(get_task_request(task_id)), expected_task_id=task_id)
+        return wire.parse_task(await self._call(wire.get_task_request(task_id)), expected_task_id=task_id)
 
     async def cancel_task(self, task_id: str) -> None:
         """Cancel a PENDING task; a task that started raises ``UnsupportedOperationError``."""
-        await self._call(cancel_task_request(task_id))
+        await self._call(wire.cancel_task_request(task_id))
 
-    async def list_tasks(
-        self,
-        start_time: datetime | str | None = None,
-        end_time: datetime | str | None = None,
-        status: TaskStatus | str | None = None,
-        page_no: int = 1,
-        page_size: int = 10,
-        model_name: str | None = None,
-    ) -> TaskPage:
-        """List this account's tasks in a window of at most 24 h (default: the last 24 h)."""
-        request = list_tasks_request(start_time, end_time, status, page_no, page_size, model_name)
-        return parse_task_page(await self._call(request))
+    async def list_tasks(self, query: ListTasksQuery | None = None, /, **fields: Any) -> TaskPage:
+        """List this account's tasks in a window of at most 24 h (default: the last 24 h).
+
+        Pass a :class:`ListTasksQuery` or the keywords of
+        :func:`~airflow_provider_wanxiang.client.validation.build_list_query` (``page_size=1``, ...).
+        """
+        return wire.parse_task_page(await self._call(wire.list_tasks_request(query, **fields)))
 
     async def get_upload_policy(self, model: str) -> UploadPolicy:
         """Fetch a short-lived credential for uploading files bound to ``model`` (Beijing region only)."""
-        return parse_upload_policy(await self._call(upload_policy_request(model)))
+        return wire.parse_upload_policy(await self._call(wire.upload_policy_request(model)))
 
     async def upload_file(self, data: bytes, filename: str, model: str) -> str:
         """Upload ``data`` to temporary storage (valid 48 h) and return its ``oss://`` URL for ``model``."""
-        upload = upload_file_request(await self.get_upload_policy(model), data, filename)
+        upload = wire.upload_file_request(await self.get_upload_policy(model), data, filename)
         await self._with_retries(upload, self._upload_once)
         return upload.oss_url
 
@@ -190,15 +160,15 @@ class AsyncWanxiangClient:
 
     async def _send_once(self, request: HttpRequest, attempt: int) -> Mapping[str, Any]:
         config = self._config
-        headers = send_headers(
+        headers = wire.send_headers(
             request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
         )
         headers["Accept-Encoding"] = ACCEPT_ENCODING
         # A create body may hold three data URIs (tens of MB): encode it off the event loop.
         body = (
-            await asyncio.to_thread(encode_json, request)
+            await asyncio.to_thread(wire.encode_json, request)
             if request.kind == "create"
-            else encode_json(request)
+            else wire.encode_json(request)
         )
         url = request.url(config.base_url)
 
@@ -214,7 +184,7 @@ class AsyncWanxiangClient:
             )
 
         status, response_headers, content = await self._exchange(request, send)
-        decoded = decode_response(request, status, response_headers, content)
+        decoded = wire.decode_response(request, status, response_headers, content)
         log_response(request, status, decoded, attempt)
         return decoded
 
@@ -236,7 +206,7 @@ class AsyncWanxiangClient:
             )
 
         status, response_headers, content = await self._exchange(upload, send)
-        check_upload_response(status, response_headers, content)
+        wire.check_upload_response(status, response_headers, content)
         log_response(upload, status, None, attempt)
 
     def _proxy_arguments(self, url: str) -> dict[str, Any]:
@@ -266,7 +236,7 @@ class AsyncWanxiangClient:
         except asyncio.TimeoutError:
             # Only the deadline gets here: aiohttp's own timeouts became TransportError inside.
             raise DeadlineExceededError(
-                f"{_where(request)}: no complete answer within the total deadline of {seconds:g} s "
+                f"{request.where}: no complete answer within the total deadline of {seconds:g} s "
                 "(connect, send, headers and body)"
             ) from None
 
@@ -275,7 +245,7 @@ class AsyncWanxiangClient:
     ) -> _Answer:
         try:
             async with send() as response:
-                body = BoundedBody(response.headers, where=_where(request), http_status=response.status)
+                body = BoundedBody(response.headers, where=request.where, http_status=response.status)
                 async for raw in response.content.iter_chunked(READ_CHUNK_BYTES):
                     body.feed(raw)
                 return response.status, response.headers, body.finish()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
-from airflow_provider_wanxiang.client.errors import MalformedResponseError, ResponseTooLargeError, server_text
+from airflow_provider_wanxiang.client._text import server_text
+from airflow_provider_wanxiang.client.errors import MalformedResponseError, ResponseTooLargeError
 from airflow_provider_wanxiang.client.limits import MAX_RESPONSE_BYTES
 
 __all__ = ["ACCEPT_ENCODING", "READ_CHUNK_BYTES", "BoundedBody"]

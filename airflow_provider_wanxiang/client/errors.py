@@ -15,13 +15,14 @@ Nothing here ever stores headers or the API key, so ``str()``/``repr()`` of an e
 
 from __future__ import annotations
 
-import email.utils
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from airflow_provider_wanxiang.client.limits import MAX_SERVER_TEXT_CHARS
+# shorten, server_text and parse_retry_after are not errors; they live in their own modules and stay
+# importable from here (their earlier home) for callers that import them from this module.
+from airflow_provider_wanxiang.client._headers import header, parse_retry_after
+from airflow_provider_wanxiang.client._text import server_text, shorten
 
 __all__ = [
     "AuthenticationError",
@@ -46,34 +47,8 @@ __all__ = [
     "shorten",
 ]
 
-_MAX_VALUE_CHARS = 80
 _MAX_BODY_CHARS = 300
 _MAX_CODE_CHARS = 100
-
-
-def shorten(value: object, limit: int = _MAX_VALUE_CHARS) -> str:
-    """A short, log-safe rendering of a value: long strings (data URIs) are cut, bytes are summarised."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"<{len(value):,} bytes>"
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > limit:
-        return f"{text[: limit - 20]}...<{len(text):,} chars>"
-    return text
-
-
-def server_text(value: object, limit: int = MAX_SERVER_TEXT_CHARS) -> str | None:
-    """Text the server sent (a message, a code, a request id), bounded for exceptions, logs and events.
-
-    The one place that bounds server text: ``None``/empty stays ``None``, whitespace runs collapse to one
-    space (an HTML page becomes one line), and anything longer than ``limit`` is cut with a marker saying
-    how long it was, so a hostile or broken server cannot make a trigger event or a log line megabytes long.
-    """
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    if not text:
-        return None
-    return shorten(text, limit)
 
 
 class WanxiangError(Exception):
@@ -389,41 +364,6 @@ def is_retryable_by_resubmit(code: str | None) -> bool:
     return code in _RESUBMIT_HELPS or code.split(".", 1)[0] in _RESUBMIT_HELPS
 
 
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait according to ``retry-after-ms`` or ``Retry-After`` (delta-seconds or an HTTP date)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = lowered.get("retry-after")
-    if raw is None or not raw.strip():
-        return None
-    raw = raw.strip()
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
-def _header(headers: Mapping[str, str], *names: str) -> str | None:
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name in names:
-        if lowered.get(name):
-            return lowered[name]
-    return None
-
-
 def error_from_response(
     http_status: int,
     body: Mapping[str, Any] | str | None,
@@ -446,9 +386,9 @@ def error_from_response(
     elif isinstance(body, str) and body.strip():
         message = server_text(body, _MAX_BODY_CHARS)
     request_id = request_id or server_text(
-        _header(headers, "x-request-id", "x-dashscope-request-id"), _MAX_CODE_CHARS
+        header(headers, "x-request-id", "x-dashscope-request-id"), _MAX_CODE_CHARS
     )
-    location = server_text(_header(headers, "location"))
+    location = server_text(header(headers, "location"))
     if 300 <= http_status < 400 and location and not message:
         # The API never redirects; a gateway does (e.g. http -> https). Following it could drop the key.
         message = f"redirected to {location}; set the base URL (connection host) to the final URL"

@@ -31,7 +31,8 @@ from urllib.parse import unquote, urlsplit
 
 from PIL import Image, UnidentifiedImageError
 
-from airflow_provider_wanxiang.client.errors import WanxiangValidationError, shorten
+from airflow_provider_wanxiang.client._text import shorten
+from airflow_provider_wanxiang.client.errors import WanxiangValidationError
 from airflow_provider_wanxiang.client.image_integrity import sniff_format, truncation_problem
 from airflow_provider_wanxiang.client.limits import (
     DATA_URI_MIME_TYPES,

@@ -7,6 +7,7 @@ server-side rejection arrives only after a round trip (or, for some checks, as a
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from typing import Final
 
 SUPPORTED_MODELS: Final = ("wan2.5-i2i-preview",)
@@ -61,5 +62,12 @@ most this many decoded bytes, instead of filling a worker's or the triggerer's m
 
 MAX_SERVER_TEXT_CHARS: Final = 500
 """Longest server-sent text (error ``message``/``code``, a task's ``message``, a request id) kept in
-exceptions, logs, XCom and trigger events; longer text is cut with a marker (see ``errors.server_text``).
+exceptions, logs, XCom and trigger events; longer text is cut with a marker (see ``_text.server_text``).
 Real messages are one sentence; a gateway's HTML error page is not worth more than this."""
+
+BEIJING: Final = timezone(timedelta(hours=8), "UTC+08:00")
+"""The server's clock: task times are Beijing time without a zone marker, and list filters are read so."""
+MAX_LIST_WINDOW: Final = timedelta(hours=24)
+"""``GET /tasks``: ``end_time`` at most 24 h after ``start_time``."""
+LIST_TIME_FORMAT: Final = "%Y%m%d%H%M%S"
+"""``GET /tasks``: how ``start_time``/``end_time`` are written (Beijing time)."""

@@ -1,12 +1,15 @@
 """Typed, immutable values exchanged with the API: the edit request, tasks, results, pages, upload policy.
 
-These are plain frozen dataclasses with no behaviour beyond convenience properties. Building them from
-untrusted input (validation) and from wire JSON (parsing) happens elsewhere, in
-:mod:`~airflow_provider_wanxiang.client.validation` and :mod:`~airflow_provider_wanxiang.client.protocol`.
+These are plain frozen dataclasses with no behaviour beyond convenience properties (and the edit's
+fingerprint). Building them from untrusted input (validation) and from wire JSON (parsing) happens
+elsewhere, in :mod:`~airflow_provider_wanxiang.client.validation` and
+:mod:`~airflow_provider_wanxiang.client.protocol`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -15,6 +18,7 @@ __all__ = [
     "CreatedTask",
     "EditRequest",
     "ImageResult",
+    "ListTasksQuery",
     "Task",
     "TaskMetrics",
     "TaskPage",
@@ -76,6 +80,39 @@ class EditRequest:
     def needs_oss_resolve(self) -> bool:
         """Whether an input is an ``oss://`` temporary URL (the create call must then ask to resolve it)."""
         return any(image.startswith("oss://") for image in self.images)
+
+    def fingerprint(self) -> str:
+        """A stable hex digest of this edit: equal requests match, any changed field differs.
+
+        A retried task re-attaches to the remote task an earlier try created only when the fingerprints
+        match, so the digest must stay the same across releases: it is the SHA-256 of the create body
+        (``json.dumps(..., sort_keys=True)``), exactly as the operator computed it before this method
+        existed, so a fingerprint stored by an earlier version still matches after an upgrade.
+        """
+        # Imported here: the request builders import this module, and the body shape is theirs to define.
+        from airflow_provider_wanxiang.client._request_builders import edit_request_body
+
+        canonical = json.dumps(edit_request_body(self), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ListTasksQuery:
+    """The filters of ``GET /tasks``, checked and normalised.
+
+    Build it with :func:`~airflow_provider_wanxiang.client.validation.build_list_query` (or pass its
+    keywords to ``list_tasks``), which checks every field and accepts the looser input forms (Beijing-time
+    ``YYYYMMDDhhmmss`` strings, status strings); constructing it directly skips those checks, as with
+    :class:`EditRequest`. Times are timezone-aware; the window is at most 24 h (the server's default is the
+    last 24 h).
+    """
+
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    status: TaskStatus | None = None
+    page_no: int = 1
+    page_size: int = 10
+    model_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,49 +8,28 @@ It only moves bytes: requests are built and responses interpreted by
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import requests
 import urllib3.exceptions
 
+import airflow_provider_wanxiang.client.protocol as wire
 from airflow_provider_wanxiang.client._logging import log_failure, log_response
+from airflow_provider_wanxiang.client._text import shorten
 from airflow_provider_wanxiang.client.bodies import ACCEPT_ENCODING, READ_CHUNK_BYTES, BoundedBody
 from airflow_provider_wanxiang.client.config import ClientConfig
 from airflow_provider_wanxiang.client.deadlines import Deadline, mount_deadline_adapter, total_deadline
-from airflow_provider_wanxiang.client.errors import (
-    DeadlineExceededError,
-    TransportError,
-    WanxiangError,
-    shorten,
-)
+from airflow_provider_wanxiang.client.errors import DeadlineExceededError, TransportError, WanxiangError
 from airflow_provider_wanxiang.client.models import (
     CreatedTask,
     EditRequest,
+    ListTasksQuery,
     Task,
     TaskPage,
-    TaskStatus,
     UploadPolicy,
 )
-from airflow_provider_wanxiang.client.protocol import (
-    HttpRequest,
-    UploadRequest,
-    cancel_task_request,
-    check_upload_response,
-    create_task_request,
-    decode_response,
-    encode_json,
-    get_task_request,
-    list_tasks_request,
-    parse_created,
-    parse_task,
-    parse_task_page,
-    parse_upload_policy,
-    send_headers,
-    upload_file_request,
-    upload_policy_request,
-)
+from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 from airflow_provider_wanxiang.client.proxies import proxy_for_url, redact_credentials, requests_proxies
 
 __all__ = ["WanxiangClient"]
@@ -77,12 +56,8 @@ def _never_connected(exc: requests.ConnectionError) -> bool:
     return isinstance(cause, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
 
 
-def _where(request: HttpRequest | UploadRequest) -> str:
-    return f"{request.method} {request.path}" if isinstance(request, HttpRequest) else "upload"
-
-
 def _transport_error(exc: requests.RequestException, request: HttpRequest | UploadRequest) -> TransportError:
-    where = _where(request)
+    where = request.where
     detail = shorten(redact_credentials(str(exc)), 200)
     if isinstance(exc, requests.ConnectTimeout):
         return TransportError(f"{where}: connect timeout ({detail})", request_sent=False)
@@ -102,21 +77,21 @@ def _transport_error(exc: requests.RequestException, request: HttpRequest | Uplo
 
 def _deadline_error(request: HttpRequest | UploadRequest, deadline: Deadline) -> DeadlineExceededError:
     return DeadlineExceededError(
-        f"{_where(request)}: no complete answer within the total deadline of {deadline.seconds:g} s "
+        f"{request.where}: no complete answer within the total deadline of {deadline.seconds:g} s "
         "(connect, send, headers and body)"
     )
 
 
 def _read_body(response: requests.Response, request: HttpRequest | UploadRequest) -> bytes:
     """The raw body through :class:`BoundedBody` (size-capped on the decoded bytes)."""
-    body = BoundedBody(response.headers, where=_where(request), http_status=response.status_code)
+    body = BoundedBody(response.headers, where=request.where, http_status=response.status_code)
     try:
         for raw in response.raw.stream(READ_CHUNK_BYTES, decode_content=False):
             body.feed(raw)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         detail = shorten(redact_credentials(str(exc) or type(exc).__name__), 200)
         raise TransportError(
-            f"{_where(request)}: connection dropped while reading the answer ({detail})", request_sent=True
+            f"{request.where}: connection dropped while reading the answer ({detail})", request_sent=True
         ) from exc
     return body.finish()
 
@@ -160,32 +135,27 @@ class WanxiangClient:
 
     def create_task(self, req: EditRequest) -> CreatedTask:
         """Submit an edit (billed per successful image). Retried only if it cannot have been enqueued."""
-        return parse_created(self._call(create_task_request(req)))
+        return wire.parse_created(self._call(wire.create_task_request(req)))
 
     def get_task(self, task_id: str) -> Task:
         """Read a task; an unknown or expired id comes back as ``TaskStatus.UNKNOWN``, not as an error."""
-        return parse_task(self._call(get_task_request(task_id)), expected_task_id=task_id)
+        return wire.parse_task(self._call(wire.get_task_request(task_id)), expected_task_id=task_id)
 
     def cancel_task(self, task_id: str) -> None:
         """Cancel a PENDING task; a task that started raises ``UnsupportedOperationError``."""
-        self._call(cancel_task_request(task_id))
+        self._call(wire.cancel_task_request(task_id))
 
-    def list_tasks(
-        self,
-        start_time: datetime | str | None = None,
-        end_time: datetime | str | None = None,
-        status: TaskStatus | str | None = None,
-        page_no: int = 1,
-        page_size: int = 10,
-        model_name: str | None = None,
-    ) -> TaskPage:
-        """List this account's tasks in a window of at most 24 h (default: the last 24 h)."""
-        request = list_tasks_request(start_time, end_time, status, page_no, page_size, model_name)
-        return parse_task_page(self._call(request))
+    def list_tasks(self, query: ListTasksQuery | None = None, /, **fields: Any) -> TaskPage:
+        """List this account's tasks in a window of at most 24 h (default: the last 24 h).
+
+        Pass a :class:`ListTasksQuery` or the keywords of
+        :func:`~airflow_provider_wanxiang.client.validation.build_list_query` (``page_size=1``, ...).
+        """
+        return wire.parse_task_page(self._call(wire.list_tasks_request(query, **fields)))
 
     def get_upload_policy(self, model: str) -> UploadPolicy:
         """Fetch a short-lived credential for uploading files bound to ``model`` (Beijing region only)."""
-        return parse_upload_policy(self._call(upload_policy_request(model)))
+        return wire.parse_upload_policy(self._call(wire.upload_policy_request(model)))
 
     def upload_file(self, data: bytes, filename: str, model: str) -> str:
         """Upload ``data`` to temporary storage (valid 48 h) and return its ``oss://`` URL for ``model``.
@@ -193,7 +163,7 @@ class WanxiangClient:
         Two steps: fetch an upload policy, then a multipart form POST to the policy's OSS host *without*
         the API key. The returned URL makes the create call send ``X-DashScope-OssResourceResolve``.
         """
-        upload = upload_file_request(self.get_upload_policy(model), data, filename)
+        upload = wire.upload_file_request(self.get_upload_policy(model), data, filename)
         self._with_retries(upload, self._upload_once)
         return upload.oss_url
 
@@ -218,7 +188,7 @@ class WanxiangClient:
 
     def _send_once(self, request: HttpRequest, attempt: int) -> Mapping[str, Any]:
         config = self._config
-        headers = send_headers(
+        headers = wire.send_headers(
             request, api_key=config.api_key, user_agent=config.user_agent, workspace_id=config.workspace_id
         )
         headers["Accept-Encoding"] = ACCEPT_ENCODING
@@ -229,7 +199,7 @@ class WanxiangClient:
                 request.method,
                 url,
                 params=list(request.params),
-                data=encode_json(request),
+                data=wire.encode_json(request),
                 headers=headers,
                 auth=_no_netrc_auth,
                 proxies=requests_proxies(proxy_for_url(url, config.proxy)),
@@ -238,7 +208,7 @@ class WanxiangClient:
                 stream=True,
             ),
         )
-        body = decode_response(request, status, response_headers, content)
+        body = wire.decode_response(request, status, response_headers, content)
         log_response(request, status, body, attempt)
         return body
 
@@ -258,7 +228,7 @@ class WanxiangClient:
                 stream=True,
             ),
         )
-        check_upload_response(status, response_headers, content)
+        wire.check_upload_response(status, response_headers, content)
         log_response(upload, status, None, attempt)
 
     def _exchange(

@@ -6,8 +6,6 @@ atomic writes) and is re-exported here, the public import path.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -23,7 +21,6 @@ from airflow_provider_wanxiang.client import (
     TaskStatus,
     WanxiangError,
     build_edit_request,
-    create_task_request,
 )
 from airflow_provider_wanxiang.client.validation import (
     normalize_size,
@@ -275,7 +272,7 @@ class WanxiangSubmitOperator(BaseOperator):
     def _reattach_or_submit(self, context: Context, request: EditRequest) -> tuple[str, Task | None]:
         """The remote task id for this try, and its status when an earlier try's task was re-attached."""
         store = context.get("task_state_store")  # Airflow >= 3.3 only
-        fingerprint = _fingerprint(request)
+        fingerprint = request.fingerprint()
         saved = store.get(STATE_STORE_KEY) if store is not None else None
         known = None
         if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
@@ -383,9 +380,3 @@ def is_stale_resume(context: Context, outcome: TaskOutcome) -> bool:
     that deferred, so the retry can be recognised and started properly.
     """
     return outcome.deferred_in_try is not None and outcome.deferred_in_try != context["ti"].try_number
-
-
-def _fingerprint(request: EditRequest) -> str:
-    """Identify a request so a retry re-attaches only to a task of the very same edit."""
-    body = create_task_request(request).json
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

@@ -1,9 +1,11 @@
-"""Every field of an edit is validated before anything is sent, with errors naming field, value and limit."""
+"""Every input is validated before anything is sent, with errors naming field, value and limit: the edit's
+fields, task ids, the list filters, upload names and sizes, and object-storage inputs by their size."""
 
 from __future__ import annotations
 
 import re
 import warnings
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,21 @@ import pytest
 
 from airflow_provider_wanxiang.client import (
     EditRequest,
+    ListTasksQuery,
+    TaskStatus,
     WanxiangValidationError,
     WanxiangWarning,
     build_edit_request,
+    build_list_query,
     normalize_size,
+    validate_task_id,
+)
+from airflow_provider_wanxiang.client.limits import BEIJING, MAX_IMAGE_BYTES
+from airflow_provider_wanxiang.client.validation import (
+    check_object_size,
+    check_upload_size,
+    validate_filename,
+    validate_upload_model,
 )
 from tests.images import png_bytes
 
@@ -239,3 +252,100 @@ def test_size_messages() -> None:
 def test_size_syntax(size: object) -> None:
     with pytest.raises(WanxiangValidationError, match="is not of the form 'W\\*H'"):
         normalize_size(size)
+
+
+# -- the other calls: task ids, list filters, uploads, object-storage inputs --------------------------------
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize("task_id", ["", "a/b", "../x", "..", "a?b", "a#b", "a b", "a\nb", "a%2Fb", None, 5])
+def test_task_ids_cannot_change_the_path(task_id: object) -> None:
+    with pytest.raises(WanxiangValidationError) as info:
+        validate_task_id(task_id)
+    assert info.value.field == "task_id"
+
+
+def test_a_plain_task_id_is_returned() -> None:
+    assert validate_task_id("86ecf553-d340-4e21-af6e-a1b2c3") == "86ecf553-d340-4e21-af6e-a1b2c3"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"start_time": datetime(2025, 1, 1)}, "start_time"),  # naive: which timezone?
+        ({"end_time": "2025-01-01"}, "end_time"),
+        ({"start_time": 20250101}, "start_time"),
+        (
+            {
+                "start_time": datetime(2025, 1, 1, tzinfo=UTC),
+                "end_time": datetime(2025, 1, 2, 0, 0, 1, tzinfo=UTC),
+            },
+            "end_time",
+        ),
+        (
+            {"start_time": datetime(2025, 1, 2, tzinfo=UTC), "end_time": datetime(2025, 1, 1, tzinfo=UTC)},
+            "end_time",
+        ),
+        ({"status": "DONE"}, "status"),
+        ({"page_no": 0}, "page_no"),
+        ({"page_size": True}, "page_size"),
+        ({"page_size": "10"}, "page_size"),
+        ({"model_name": 5}, "model_name"),
+    ],
+)
+def test_list_filters_are_checked(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(WanxiangValidationError) as info:
+        build_list_query(**kwargs)
+    assert info.value.field == field
+
+
+def test_list_query_normalises_the_looser_forms() -> None:
+    query = build_list_query(
+        start_time="20250425120000", end_time="20250426120000", status="FAILED", model_name=""
+    )
+    assert query == ListTasksQuery(
+        start_time=datetime(2025, 4, 25, 12, tzinfo=BEIJING),
+        end_time=datetime(2025, 4, 26, 12, tzinfo=BEIJING),
+        status=TaskStatus.FAILED,
+    )
+    assert query.end_time is not None and query.start_time is not None
+    assert query.end_time - query.start_time == timedelta(hours=24)  # exactly 24 h is allowed
+    assert build_list_query() == ListTasksQuery()
+    with pytest.raises(AttributeError):
+        query.page_size = 0  # type: ignore[misc]
+
+
+def test_list_query_is_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        build_list_query(datetime(2025, 1, 1, tzinfo=UTC))  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("filename", ["", "a/b.png", "..", "c:\\x.png", None])
+def test_upload_filename_must_be_plain(filename: object) -> None:
+    with pytest.raises(WanxiangValidationError) as info:
+        validate_filename(filename)
+    assert info.value.field == "filename"
+
+
+def test_upload_respects_the_policy_size_limit() -> None:
+    check_upload_size(b"x" * 1024 * 1024, 1)
+    check_upload_size(b"x" * 10, None)
+    with pytest.raises(WanxiangValidationError, match="above the upload policy's maximum of 1 MB") as info:
+        check_upload_size(b"x" * (1024 * 1024 + 1), 1)
+    assert info.value.field == "data"
+
+
+@pytest.mark.parametrize("model", ["", None, 3])
+def test_upload_needs_a_model_name(model: object) -> None:
+    with pytest.raises(WanxiangValidationError, match="a model name is required"):
+        validate_upload_model(model)
+
+
+def test_object_storage_input_is_refused_by_its_size_naming_where_and_the_limit() -> None:
+    check_object_size("images[0]", "s3://bucket/ok.png", MAX_IMAGE_BYTES)
+    with pytest.raises(WanxiangValidationError) as info:
+        check_object_size("images[1]", "s3://bucket/huge.png", MAX_IMAGE_BYTES + 1)
+    error = info.value
+    assert error.field == "images[1]" and error.limit == f"at most {MAX_IMAGE_BYTES} bytes (10 MB)"
+    assert "s3://bucket/huge.png is 10485761 bytes, above the maximum of 10485760 bytes" in str(error)

@@ -1,8 +1,11 @@
-"""``errors.server_text``: the one bound on server-sent text in exceptions, logs and events."""
+"""``client._text``: ``server_text``, the one bound on server-sent text in exceptions, logs and events, and
+``shorten``, the bound on values quoted in errors."""
 
 from __future__ import annotations
 
-from airflow_provider_wanxiang.client.errors import error_from_response, server_text
+from airflow_provider_wanxiang.client import errors
+from airflow_provider_wanxiang.client._text import server_text, shorten
+from airflow_provider_wanxiang.client.errors import error_from_response
 from airflow_provider_wanxiang.client.limits import MAX_SERVER_TEXT_CHARS
 
 
@@ -38,3 +41,15 @@ def test_a_407_names_the_proxy_settings() -> None:
     error = error_from_response(407, "", {})
     assert error.http_status == 407 and not error.retryable
     assert "HTTP_PROXY" in error.message and "extra.proxy" in error.message
+
+
+def test_shorten_cuts_long_strings_and_summarises_bytes() -> None:
+    assert shorten("abc") == "abc"
+    assert shorten(5) == "5"
+    assert shorten(b"\x00" * 2048) == "<2,048 bytes>"
+    long = shorten("data:image/png;base64," + "A" * 10_000)
+    assert len(long) <= 80 and long.endswith("<10,022 chars>")
+
+
+def test_the_earlier_import_path_from_errors_still_works() -> None:
+    assert errors.shorten is shorten and errors.server_text is server_text

@@ -4,8 +4,8 @@ An answer is checked, not trusted: a count that arrives as ``"abc"`` or a list w
 means the gateway or the service changed under us, and reading it as ``None``/``0`` would turn a broken
 answer into a wrong result (an empty image list, a zero bill). Each reader here accepts an absent field
 (``None``) wherever the docs make it optional and raises :class:`MalformedResponseError` naming the field,
-what arrived and what was expected otherwise. Pure functions, shared by the parsers in
-:mod:`~airflow_provider_wanxiang.client.protocol`.
+what arrived and what was expected otherwise. Pure functions, the building blocks of the parsers in
+:mod:`~airflow_provider_wanxiang.client._response_parsers` (the reading side of the wire protocol).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_wanxiang.client.errors import MalformedResponseError, shorten
+from airflow_provider_wanxiang.client._text import shorten
+from airflow_provider_wanxiang.client.errors import MalformedResponseError
 
 __all__ = [
     "describe",
@@ -112,19 +113,21 @@ def optional_epoch_ms(obj: Mapping[str, Any], key: str, where: str, path: str) -
     return float(value)
 
 
-def optional_object(obj: Mapping[str, Any], key: str, where: str, path: str) -> Mapping[str, Any] | None:
+def _optional_of(obj: Mapping[str, Any], key: str, where: str, path: str, kind: type, expected: str) -> Any:
+    """The field if it is absent (``None``) or an instance of ``kind``; otherwise the error naming it."""
     value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise malformed(where, f"{path}{key}", value, "an object")
+    if value is not None and not isinstance(value, kind):
+        raise malformed(where, f"{path}{key}", value, expected)
     return value
+
+
+def optional_object(obj: Mapping[str, Any], key: str, where: str, path: str) -> Mapping[str, Any] | None:
+    """A JSON object field."""
+    result: Mapping[str, Any] | None = _optional_of(obj, key, where, path, Mapping, "an object")
+    return result
 
 
 def optional_list(obj: Mapping[str, Any], key: str, where: str, path: str) -> list[Any] | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        raise malformed(where, f"{path}{key}", value, "an array")
-    return value
+    """A JSON array field."""
+    result: list[Any] | None = _optional_of(obj, key, where, path, list, "an array")
+    return result
