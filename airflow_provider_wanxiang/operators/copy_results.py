@@ -9,12 +9,12 @@ what a failure means for the Airflow task is decided in :mod:`airflow_provider_w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import Asset, BaseOperator, ObjectStoragePath
 
-from airflow_provider_wanxiang.client.retry import RetryPolicy
 from airflow_provider_wanxiang.coercion import (
     to_bool,
     to_int,
@@ -25,6 +25,7 @@ from airflow_provider_wanxiang.coercion import (
 )
 from airflow_provider_wanxiang.copying import (
     DEFAULT_DOWNLOAD_DEADLINE,
+    DEFAULT_DOWNLOAD_RETRY,
     DEFAULT_FILE_NAME,
     CopySettings,
     OverwritePolicy,
@@ -181,7 +182,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
         return CopySettings(
             overwrite=OverwritePolicy.coerce(self.overwrite),
             timeout=(min(10.0, self.download_timeout), self.download_timeout),
-            retry=RetryPolicy(max_attempts=self.download_attempts),
+            retry=replace(DEFAULT_DOWNLOAD_RETRY, max_attempts=self.download_attempts),
             deadline=self.download_deadline,
             proxy=self.hook.client_config.proxy,  # the connection's extra.proxy, for the downloads too
             sidecar_metadata=self.sidecar_metadata,
