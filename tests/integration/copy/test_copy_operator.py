@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
-from airflow_provider_wanxiang.copying import PNG_SIGNATURE
+from airflow_provider_wanxiang.copying import PNG_SIGNATURE, DownloadError
 from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.exceptions import (
     WanxiangCopyError,
@@ -280,6 +280,9 @@ def test_result_server_failure_mid_way_leaves_nothing_and_rerun_completes(
 
     assert isinstance(outcome, WanxiangCopyError)
     assert [e["outcome"] for e in ti.xcoms[REPORT_XCOM_KEY]["images"]] == ["written", "copy_error", "written"]
+    # The Airflow-facing error carries each image's copy error (the client tree's), the first as its cause.
+    assert [index for index, _ in outcome.errors] == [1] and isinstance(outcome.errors[0][1], DownloadError)
+    assert outcome.__cause__ is outcome.errors[0][1]
     no_result_urls(ti.xcoms[REPORT_XCOM_KEY])
     no_result_urls(str(outcome))
     assert sorted(p.name for p in (tmp_path / task.task_id).iterdir()) == ["0.png", "2.png"]
