@@ -3,6 +3,10 @@
 Everything here runs before the first download, so a bad ``destination`` or ``file_name`` fails the task
 with a :class:`~airflow_provider_wanxiang.client.errors.WanxiangValidationError` naming the field, the value
 and what is allowed, and nothing is half-copied.
+
+Airflow's object-storage registry is imported only when a destination is resolved, so importing
+:mod:`airflow_provider_wanxiang.copying` (e.g. for :func:`~airflow_provider_wanxiang.copying.copy_png` in a
+benchmark or a script) stays free of Airflow.
 """
 
 from __future__ import annotations
@@ -10,13 +14,13 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-from airflow.providers.common.compat.sdk import ObjectStoragePath
-from airflow.sdk.io import attach
-
 from airflow_provider_wanxiang.client import ImageResult, Task, WanxiangValidationError
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 __all__ = [
     "DEFAULT_FILE_NAME",
@@ -95,6 +99,8 @@ def _invalid(value: object, problem: str) -> WanxiangValidationError:
 
 def _filesystem(protocol: str, conn_id: str | None, destination: object) -> Any:
     """The filesystem Airflow registers for ``protocol``, with a clear error (and the OSS recipe)."""
+    from airflow.sdk.io import attach
+
     try:
         return attach(protocol=protocol, conn_id=conn_id).fs
     except (ValueError, ImportError) as err:
@@ -130,6 +136,8 @@ def destination_root(destination: str | ObjectStoragePath, conn_id: str | None) 
     :raises WanxiangValidationError: an empty, relative or query-bearing destination, a scheme no installed
         provider registers, or a connection that contradicts ``conn_id``.
     """
+    from airflow.providers.common.compat.sdk import ObjectStoragePath
+
     conn_id = conn_id or None
     if isinstance(destination, ObjectStoragePath):
         protocol = destination.protocol or "file"
