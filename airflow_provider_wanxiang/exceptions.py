@@ -1,18 +1,65 @@
-"""Exceptions raised to Airflow when waiting on a Wanxiang task ends badly, one per outcome.
+"""The exceptions a DAG sees, and the one place where what happened becomes one of them.
 
-They are chosen from the outcome's status, never from message text, so a DAG author can catch exactly the
-case they care about (for example retry on :class:`WanxiangTaskFailedError` whose ``code`` is an
-``InternalError``, but not on content moderation).
+Two trees, as h11 keeps its protocol errors apart from what its users see:
+
+- the wire tree (:mod:`airflow_provider_wanxiang.client.errors`, free of Airflow): ``WanxiangError`` with
+  ``WanxiangLocalError`` (we got something wrong, nothing was sent: ``WanxiangValidationError``) and
+  ``WanxiangRemoteError`` (the server or the network did: the server-code classes, ``TransportError``),
+  plus the per-image copy errors (:mod:`airflow_provider_wanxiang.copying.errors`). A wire error raised by
+  an API call the operator makes itself (create, get) reaches Airflow as it is.
+- the Airflow-facing tree here: :class:`WanxiangTaskError` and one subclass per way a wait or a copy ends
+  badly, plus :class:`WanxiangConnectionError` for a broken ``wanxiang`` connection.
+
+They are chosen from the outcome's status (never from message text) by :func:`raise_for_outcome` (waits),
+:func:`raise_for_uncopyable` and :func:`raise_for_copy_report` (copies), so a DAG author can catch exactly
+the case they care about (for example retry on :class:`WanxiangTaskFailedError` whose ``code`` is an
+``InternalError``, but not on content moderation). Classes that also derive from ``AirflowFailException``
+fail the task without Airflow retries. The map for DAG authors is in the docs ("Exceptions").
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_wanxiang.client import is_retryable_by_resubmit
-from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
+from airflow_provider_wanxiang.client import Task, TaskStatus, is_retryable_by_resubmit
+from airflow_provider_wanxiang.copying.errors import ResultExpiredError, ResultNotFoundError
+from airflow_provider_wanxiang.copying.report import ImageOutcome
+from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, summarize
+
+if TYPE_CHECKING:
+    from airflow_provider_wanxiang.copying.report import CopyReport
+
+__all__ = [
+    "WanxiangConnectionError",
+    "WanxiangCopyError",
+    "WanxiangImagesFailedError",
+    "WanxiangPartialFailureError",
+    "WanxiangPollingError",
+    "WanxiangResultsExpiredError",
+    "WanxiangResultsUnavailableError",
+    "WanxiangSensorTaskFailedError",
+    "WanxiangSensorTimeout",
+    "WanxiangTaskCanceledError",
+    "WanxiangTaskError",
+    "WanxiangTaskFailedError",
+    "WanxiangTaskNotFinishedError",
+    "WanxiangTaskRejectedError",
+    "WanxiangTaskTimeoutError",
+    "WanxiangTaskUnknownError",
+    "raise_for_copy_report",
+    "raise_for_outcome",
+    "raise_for_uncopyable",
+]
+
+
+class WanxiangConnectionError(AirflowException, ValueError):
+    """The ``wanxiang`` connection is incomplete or malformed (raised before any network call).
+
+    Still a ``ValueError`` (what it was before it joined this tree), so existing ``except ValueError``
+    handlers keep catching it. Importable from :mod:`airflow_provider_wanxiang.hooks.wanxiang` too.
+    """
 
 
 class WanxiangTaskError(AirflowException):
@@ -97,7 +144,13 @@ class WanxiangTaskNotFinishedError(WanxiangTaskError):
 
 class WanxiangCopyError(WanxiangTaskError):
     """Some images could not be copied (network, destination). Nothing partial was left; a retry copies only
-    what is missing."""
+    what is missing.
+
+    ``errors`` holds each image's copy error (``(index, error)``, see
+    :mod:`airflow_provider_wanxiang.copying.errors`); the first is also the ``__cause__``.
+    """
+
+    errors: tuple[tuple[int, Exception], ...] = ()
 
 
 class WanxiangImagesFailedError(WanxiangPartialFailureError, AirflowFailException):
@@ -162,3 +215,83 @@ def raise_for_outcome(
     raise exception(
         message, wanxiang_task_id=outcome.wanxiang_task_id, code=outcome.code, summary=outcome.summary
     )
+
+
+_NOT_FINISHED = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
+
+
+def raise_for_uncopyable(task: Task) -> None:
+    """Return if ``task`` SUCCEEDED (it has results to copy); otherwise raise what would fix it.
+
+    :raises WanxiangTaskNotFinishedError: PENDING/RUNNING (a retry of the copy may find it done).
+    :raises WanxiangResultsUnavailableError: UNKNOWN, FAILED or CANCELED (not retried: re-run the edit).
+    """
+    task_id = task.task_id
+    summary = summarize(task)
+    if task.status is TaskStatus.SUCCEEDED:
+        return
+    if task.status in _NOT_FINISHED:
+        raise WanxiangTaskNotFinishedError(
+            f"Task {task_id} is still {task.status.value}: wait for it to finish before copying "
+            "(WanxiangTaskSensor, or WanxiangSubmitOperator(wait_for_completion=True)).",
+            wanxiang_task_id=task_id,
+            summary=summary,
+        )
+    if task.status is TaskStatus.UNKNOWN:
+        message = (
+            f"Task {task_id} is UNKNOWN: the id expired (task ids and result URLs live 24 h) or is not "
+            "visible to this API key/workspace, so its results can no longer be copied. Re-run the edit "
+            "(and copy within 24 h), or check the wanxiang connection's key and region."
+        )
+    elif task.status is TaskStatus.FAILED:
+        message = (
+            f"Task {task_id} FAILED ({task.code}: {task.message}); it has no results to copy. "
+            "Re-run the edit (after fixing the input if the code says so)."
+        )
+    else:
+        message = f"Task {task_id} was CANCELED; it has no results to copy. Re-run the edit."
+    raise WanxiangResultsUnavailableError(message, wanxiang_task_id=task_id, code=task.code, summary=summary)
+
+
+def raise_for_copy_report(report: CopyReport, *, fail_on_image_failure: bool) -> None:
+    """Return if the copy succeeded as far as Airflow is concerned; otherwise raise what it means.
+
+    Per-image copy errors come first: all of them expired or missing results →
+    :class:`WanxiangResultsExpiredError` (not retried); any other → :class:`WanxiangCopyError` (retried:
+    a retry copies only what is missing). Then images that failed remotely, with
+    ``fail_on_image_failure`` → :class:`WanxiangImagesFailedError` (not retried). The XCom form of
+    ``report`` is the exception's ``summary``.
+    """
+    task_id = report.wanxiang_task_id
+    summary = report.to_xcom()
+    errors = report.errors
+    if errors:
+        details = "; ".join(f"image {index}: {err}" for index, err in errors)
+        gone = [err for _, err in errors if isinstance(err, (ResultExpiredError, ResultNotFoundError))]
+        if len(gone) == len(errors):
+            raise WanxiangResultsExpiredError(
+                f"Task {task_id}: {len(gone)} result image(s) can no longer be downloaded — the signed "
+                f"URLs expired (they live 24 h after the task ended). Re-run the edit. ({details})",
+                wanxiang_task_id=task_id,
+                code=gone[0].code,
+                summary=summary,
+            ) from gone[0]
+        error = WanxiangCopyError(
+            f"Task {task_id}: {len(errors)} image(s) were not copied ({details}). Nothing partial was "
+            "left; a retry copies only what is missing.",
+            wanxiang_task_id=task_id,
+            summary=summary,
+        )
+        error.errors = tuple(errors)
+        raise error from errors[0][1]
+    failed = [image for image in report.images if image.outcome is ImageOutcome.FAILED_REMOTE]
+    if failed and fail_on_image_failure:
+        codes = ", ".join(sorted({str(image.code) for image in failed}))
+        raise WanxiangImagesFailedError(
+            f"Task {task_id}: {len(failed)} of {report.images_total} image(s) failed remotely "
+            f"({codes}); the {len(report.uris)} that succeeded were copied. Re-run the edit for the missing "
+            "ones, or set fail_on_image_failure=False to accept partial results.",
+            wanxiang_task_id=task_id,
+            code=report.task_code,
+            summary=summary,
+        )

@@ -2,7 +2,7 @@
 
 Copies (1) the largest results the emulator makes (``size=1280*1280`` from a noise input, so the PNGs do
 not compress: ~4.7 MiB each) and (2) a synthetic noise PNG far larger than any real result, to a local
-directory and to S3 (moto server), with :func:`airflow_provider_wanxiang.storage.copy_png` ("stream") and,
+directory and to S3 (moto server), with :func:`airflow_provider_wanxiang.copying.copy_png` ("stream") and,
 for reference, the naive ``requests.get(url).content`` then write ("naive"). Each measurement runs in its
 own fresh process, with the emulator, moto and the file server in other processes, and reports:
 
@@ -79,7 +79,7 @@ def child(args: argparse.Namespace) -> None:
     import fsspec
     import requests
 
-    from airflow_provider_wanxiang.storage import copy_png
+    from airflow_provider_wanxiang.copying import copy_png
 
     job = json.loads(Path(args.job).read_text())
     if args.dest == "s3":
@@ -304,7 +304,7 @@ def main() -> int:
                         flush=True,
                     )
         print(
-            f"stream = storage.copy_png (chunks of 256 KiB; S3 parts of {args.block_mib} MiB); "
+            f"stream = copying.copy_png (chunks of 256 KiB; S3 parts of {args.block_mib} MiB); "
             "naive = requests.get(url).content + write"
         )
     finally:

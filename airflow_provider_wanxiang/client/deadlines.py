@@ -12,7 +12,7 @@ the session) makes urllib3 build connections that attach themselves to it in ``c
 tunnel and the TLS handshake) and in ``request``. Only public extension points are used:
 ``HTTPAdapter.init_poolmanager`` / ``proxy_manager_for`` and urllib3's ``pool_classes_by_scheme`` /
 ``ConnectionCls``. Used by the sync client and by the result downloads
-(:mod:`airflow_provider_wanxiang.storage`).
+(:mod:`airflow_provider_wanxiang.copying.download`).
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ __all__ = [
     "TransportError",
     "UnsupportedOperationError",
     "WanxiangError",
+    "WanxiangLocalError",
+    "WanxiangRemoteError",
     "WanxiangValidationError",
     "WanxiangWarning",
     "error_from_response",
@@ -121,7 +123,21 @@ def _rebuild_error(cls: type[WanxiangError], message: str, state: dict[str, Any]
     return error
 
 
-class WanxiangValidationError(WanxiangError, ValueError):
+class WanxiangLocalError(WanxiangError):
+    """We got something wrong before (or instead of) talking to the server: a request field or the client's
+    configuration failed a check, so nothing was sent and nothing was paid for.
+
+    The split mirrors h11's ``LocalProtocolError``/``RemoteProtocolError``: a local error is fixed in the DAG
+    or the connection, and retrying the same call cannot help.
+    """
+
+
+class WanxiangRemoteError(WanxiangError):
+    """The other side answered badly or not at all: a server error code, an HTTP status, a transport failure
+    or an answer we cannot use. ``retryable`` says whether the same request may succeed later."""
+
+
+class WanxiangValidationError(WanxiangLocalError, ValueError):
     """A request field failed client-side validation, so nothing was sent (and nothing was paid for).
 
     :param field: The field, with its position for list items (``images[1]``).
@@ -145,15 +161,15 @@ class WanxiangWarning(UserWarning):
     """Something the server accepts but will change (e.g. truncate a long prompt): worth a log line."""
 
 
-class AuthenticationError(WanxiangError):
+class AuthenticationError(WanxiangRemoteError):
     """401: the API key is missing, wrong, or belongs to another region than the endpoint."""
 
 
-class PermissionDeniedError(WanxiangError):
+class PermissionDeniedError(WanxiangRemoteError):
     """403: the key is valid but may not do this (model not activated, workspace rights, arrears)."""
 
 
-class BadRequestError(WanxiangError):
+class BadRequestError(WanxiangRemoteError):
     """400: the server rejected the request itself; sending it again will not help."""
 
 
@@ -165,23 +181,23 @@ class UnsupportedOperationError(BadRequestError):
     """The operation does not apply in the task's state, e.g. cancelling a task that is no longer PENDING."""
 
 
-class NotFoundError(WanxiangError):
+class NotFoundError(WanxiangRemoteError):
     """404: unknown model or workspace (an unknown *task id* is not a 404: it comes back as UNKNOWN)."""
 
 
-class RateLimitError(WanxiangError):
+class RateLimitError(WanxiangRemoteError):
     """429: throttled. Retryable, except for quota and billing states that waiting does not clear."""
 
     default_retryable = True
 
 
-class ServerError(WanxiangError):
+class ServerError(WanxiangRemoteError):
     """5xx (or a server-side timeout): the service failed; the same request may succeed later."""
 
     default_retryable = True
 
 
-class TransportError(WanxiangError):
+class TransportError(WanxiangRemoteError):
     """No usable HTTP answer: connection refused, DNS, timeout, dropped connection or a non-JSON body.
 
     :param request_sent: Whether the request may have reached the server. ``False`` only when we know it
@@ -331,7 +347,7 @@ def _class_for_status(http_status: int) -> type[WanxiangError]:
         return ServerError
     if 400 <= http_status < 500:
         return BadRequestError
-    return WanxiangError
+    return WanxiangRemoteError
 
 
 _RESUBMIT_HELPS: frozenset[str] = frozenset(

@@ -20,11 +20,31 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError
-from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 
-__all__ = ["RetryPolicy"]
+__all__ = ["IDEMPOTENT_READ", "Retriable", "RetryPolicy"]
+
+
+class Retriable(Protocol):
+    """What the policy needs to know about a request: whether sending it twice can create or cost anything.
+
+    :class:`~airflow_provider_wanxiang.client.protocol.HttpRequest` and ``UploadRequest`` are retriables;
+    so is :data:`IDEMPOTENT_READ`, for reads that are not API requests (result downloads).
+    """
+
+    @property
+    def idempotent(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    idempotent: bool = True
+
+
+#: A plain GET of something that exists already (a result image): retried on every retryable error.
+IDEMPOTENT_READ: Retriable = _Read()
 
 _REJECTED_BEFORE_ENQUEUE = frozenset({429, 503})
 
@@ -66,7 +86,7 @@ class RetryPolicy:
         if self.base_delay < 0 or self.max_delay < 0 or self.max_retry_after < 0:
             raise ValueError("delays must be >= 0")
 
-    def should_retry(self, error: WanxiangError, request: HttpRequest | UploadRequest) -> bool:
+    def should_retry(self, error: WanxiangError, request: Retriable) -> bool:
         """Whether ``request`` may be sent again after ``error`` (ignoring the attempt budget)."""
         if not error.retryable:
             return False
@@ -83,9 +103,7 @@ class RetryPolicy:
         cap = min(self.max_delay, self.base_delay * 2.0 ** max(attempt - 1, 0))
         return min(max(self.jitter(cap), 0.0), cap)
 
-    def next_delay(
-        self, error: WanxiangError, request: HttpRequest | UploadRequest, attempt: int
-    ) -> float | None:
+    def next_delay(self, error: WanxiangError, request: Retriable, attempt: int) -> float | None:
         """The wait before the next attempt, or ``None`` to give up and raise ``error``."""
         if attempt >= self.max_attempts or not self.should_retry(error, request):
             return None

@@ -30,14 +30,13 @@ from airflow_provider_wanxiang.client import (
     console_task_url,
     resolve_base_url,
 )
+from airflow_provider_wanxiang.exceptions import (
+    WanxiangConnectionError as WanxiangConnectionError,  # re-exported
+)
 from airflow_provider_wanxiang.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
-
-
-class WanxiangConnectionError(ValueError):
-    """The ``wanxiang`` connection is incomplete or malformed (raised before any network call)."""
 
 
 def client_config_from_connection(

@@ -2,29 +2,20 @@
 
 Result URLs are signed, expire 24 h after the task ended, and are capabilities: they never travel through
 XCom. So this operator takes only the remote task id, re-reads the task, and copies every image that
-succeeded. The copying itself (streamed, verified, atomic, idempotent) lives in
-:mod:`airflow_provider_wanxiang.storage`; this module decides which images go where, what a failure means
-for the Airflow task, and what is reported.
+succeeded. It is plan → copy → report → raise over the pieces of :mod:`airflow_provider_wanxiang.copying`;
+what a failure means for the Airflow task is decided in :mod:`airflow_provider_wanxiang.exceptions`.
 """
 
 from __future__ import annotations
 
-import json
-import string
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import Asset, BaseOperator, ObjectStoragePath
-from airflow.sdk.io import attach
 
-from airflow_provider_wanxiang.client import ImageResult, Task, TaskStatus, WanxiangValidationError
-from airflow_provider_wanxiang.client.config import DEFAULT_USER_AGENT
-from airflow_provider_wanxiang.client.deadlines import deadline_session
 from airflow_provider_wanxiang.coercion import (
-    BOOL_STRINGS,
     to_bool,
     to_int,
     to_optional_str,
@@ -32,27 +23,17 @@ from airflow_provider_wanxiang.coercion import (
     to_task_id,
     unless_template,
 )
-from airflow_provider_wanxiang.exceptions import (
-    WanxiangCopyError,
-    WanxiangImagesFailedError,
-    WanxiangResultsExpiredError,
-    WanxiangResultsUnavailableError,
-    WanxiangTaskNotFinishedError,
-)
-from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-from airflow_provider_wanxiang.outcomes import summarize
-from airflow_provider_wanxiang.storage import (
+from airflow_provider_wanxiang.copying import (
     DEFAULT_DOWNLOAD_DEADLINE,
-    CopyAction,
-    CopyError,
-    CopyResult,
+    DEFAULT_DOWNLOAD_RETRY,
+    DEFAULT_FILE_NAME,
+    CopySettings,
     OverwritePolicy,
-    ResultExpiredError,
-    ResultNotFoundError,
-    copy_png,
-    read_small,
-    write_bytes_atomic,
+    copy_task,
+    destination_root,
 )
+from airflow_provider_wanxiang.exceptions import raise_for_copy_report, raise_for_uncopyable
+from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -61,84 +42,6 @@ __all__ = ["DEFAULT_FILE_NAME", "REPORT_XCOM_KEY", "WanxiangCopyResultsOperator"
 
 #: XCom key of the URL-free per-image report (pushed on success and on failure).
 REPORT_XCOM_KEY = "wanxiang_copy_report"
-DEFAULT_FILE_NAME = "{wanxiang_task_id}/{index}.png"
-#: Fields a ``file_name`` pattern may use (``str.format`` syntax, e.g. ``{index:02d}``).
-FILE_NAME_FIELDS = ("wanxiang_task_id", "index", "number", "total")
-_NOT_FINISHED = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
-
-
-# -- the plan ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Location:
-    """An object in an Airflow-registered filesystem: the fsspec filesystem and its own path for it.
-
-    Built with ``airflow.sdk.io.attach`` (the registry ``ObjectStoragePath`` itself uses, with the same
-    connection handling and cache) rather than by constructing ``ObjectStoragePath``: Airflow 3.1.0 cannot
-    construct one at all with universal-pathlib 0.3, which a fresh install resolves to.
-    """
-
-    fs: Any
-    path: str  # the filesystem's path: "bucket/prefix/name.png", "/abs/dir/name.png"
-    protocol: str
-
-    def child(self, name: str) -> _Location:
-        return _Location(self.fs, f"{self.path.rstrip('/')}/{name}", self.protocol)
-
-    @property
-    def name(self) -> str:
-        return self.path.rstrip("/").rpartition("/")[2]
-
-    @property
-    def uri(self) -> str:
-        """The object's URI without the connection id (``s3://bucket/key``, ``file:///dir/name``).
-
-        The connection is how this worker reaches the object, not part of its identity: the same form as
-        Asset URIs and lineage. Read it back with ``ObjectStoragePath(uri, conn_id=...)``.
-        """
-        if self.protocol in ("file", "local"):
-            return "file://" + (self.path if self.path.startswith("/") else "/" + self.path)
-        return f"{self.protocol}://{self.path}"
-
-    def sidecar(self) -> _Location:
-        name = self.name
-        stem = name[: -len(".png")] if name.lower().endswith(".png") else name
-        head = self.path.rstrip("/").rpartition("/")[0]
-        return _Location(self.fs, f"{head}/{stem}.json", self.protocol)
-
-
-@dataclass(frozen=True)
-class _Target:
-    result: ImageResult
-    location: _Location
-    sidecar: _Location | None
-
-
-def _filesystem(protocol: str, conn_id: str | None) -> Any:
-    """The filesystem Airflow registers for ``protocol``, with a clear error (and the OSS recipe)."""
-    try:
-        return attach(protocol=protocol, conn_id=conn_id).fs
-    except (ValueError, ImportError) as err:
-        hint = ""
-        if protocol == "oss":
-            hint = (
-                " Alibaba OSS speaks the S3 API: use s3://bucket/prefix/ with an 'aws' connection whose "
-                'extra is {"endpoint_url": "https://s3.oss-<region>.aliyuncs.com", "config_kwargs": '
-                '{"signature_version": "s3", "s3": {"addressing_style": "virtual"}}} (see docs/storage.md).'
-            )
-        raise ValueError(
-            f"Cannot write to {protocol}:// destinations: {err}. Airflow object storage knows only the "
-            "schemes registered by installed providers (s3 needs apache-airflow-providers-amazon[s3fs])."
-            + hint
-        ) from err
-
-
-class _Formatter(string.Formatter):
-    """``str.format`` restricted to plain field names (no attribute or index access on the values)."""
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if field_name not in kwargs:
-            raise KeyError(field_name)
-        return kwargs[field_name], field_name
 
 
 class WanxiangCopyResultsOperator(BaseOperator):
@@ -147,7 +50,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
     The task is re-read by id, because result URLs are signed capabilities that expire after 24 h and must
     not travel through XCom. Each image is streamed (memory stays bounded), verified (PNG signature,
     header and end chunk, byte count and MD5 when the server announces them) and written so that no reader
-    ever sees half an object; see :mod:`airflow_provider_wanxiang.storage`.
+    ever sees half an object; see :mod:`airflow_provider_wanxiang.copying`.
 
     Re-running is safe and cheap: an existing complete PNG of the right size is kept, so a retry after a
     partial failure writes only what is missing, and the return value lists every image in place (written
@@ -155,8 +58,11 @@ class WanxiangCopyResultsOperator(BaseOperator):
     whether they fail the task, always after everything else was copied.
 
     The per-image report goes to XCom ``wanxiang_copy_report`` (also when the task fails): index, outcome
-    (``written``/``replaced``/``kept``/``failed_remote``/``copy_error``), URI, bytes, width and height, and
+    (``written``/``replaced``/``kept``/``failed_remote``/``copy_error``, see
+    :class:`~airflow_provider_wanxiang.copying.report.ImageOutcome`), URI, bytes, width and height, and
     ``code``/``message`` for failures. Neither the report nor sidecars contain result URLs.
+    Bad ``destination``, ``file_name`` or ``overwrite`` values raise ``WanxiangValidationError`` (a
+    ``ValueError``) naming the field, the value and what is allowed, before any download.
 
     To publish the copies as an Airflow Asset, declare it in ``outlets`` (e.g.
     ``outlets=[Asset("s3://bucket/edits/")]``): on success the asset event's ``extra`` carries the task id
@@ -235,7 +141,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
         self.wanxiang_conn_id = wanxiang_conn_id
         self.file_name = file_name
         # Literal values fail at DAG parse time; templated ones are typed again in execute.
-        unless_template(overwrite, _overwrite_policy)  # kept as given: a policy enum would render as text
+        unless_template(overwrite, OverwritePolicy.coerce)  # kept as given: an enum would render as text
         self.overwrite = overwrite
         self.fail_on_image_failure = unless_template(fail_on_image_failure, to_bool, "fail_on_image_failure")
         self.write_sidecar = unless_template(write_sidecar, to_bool, "write_sidecar")
@@ -251,314 +157,35 @@ class WanxiangCopyResultsOperator(BaseOperator):
     # -- execute --------------------------------------------------------------------------------------------
     def execute(self, context: Context) -> list[str]:
         self._coerce_rendered()
-        task_id = str(self.wanxiang_task_id)
-        root = self._destination_root()
-        task = self.hook.get_conn().get_task(task_id)
-        self._check_task(task)
-        targets = self._plan(task, root)
-
-        report_images: dict[int, dict[str, Any]] = {}
-        errors: list[tuple[int, CopyError]] = []
-        proxy = self.hook.client_config.proxy  # the connection's extra.proxy, for the downloads too
-        with deadline_session() as session:
-            session.headers["User-Agent"] = DEFAULT_USER_AGENT
-            for target in targets:
-                index = target.result.index
-                assert target.result.url is not None
-                try:
-                    result = copy_png(
-                        target.result.url,
-                        target.location.fs,
-                        target.location.path,
-                        session=session,
-                        overwrite=_overwrite_policy(self.overwrite),
-                        timeout=(min(10.0, self.download_timeout), self.download_timeout),
-                        attempts=self.download_attempts,
-                        deadline=self.download_deadline,
-                        proxy=proxy,
-                    )
-                except CopyError as err:
-                    self.log.error(
-                        "Image %d of task %s was not copied to %s: %s",
-                        index,
-                        task_id,
-                        target.location.uri,
-                        err,
-                    )
-                    errors.append((index, err))
-                    report_images[index] = {
-                        "index": index,
-                        "outcome": "copy_error",
-                        "uri": target.location.uri,
-                        "error": type(err).__name__,
-                        "message": str(err),
-                    }
-                    continue
-                self.log.info(
-                    "Image %d of task %s %s: %s (%d bytes, %sx%s)",
-                    index,
-                    task_id,
-                    result.action.value,
-                    target.location.uri,
-                    result.size,
-                    result.width,
-                    result.height,
-                )
-                entry = self._entry(target, result)
-                if target.sidecar is not None:
-                    entry["sidecar_uri"] = self._write_sidecar(task, target, result, errors, entry)
-                report_images[index] = entry
-
-        for failed in task.failed_images:
-            self.log.warning(
-                "Image %d of task %s failed remotely and has no result to copy: %s: %s",
-                failed.index,
-                task_id,
-                failed.code,
-                failed.message,
-            )
-            report_images[failed.index] = {
-                "index": failed.index,
-                "outcome": "failed_remote",
-                "code": failed.code,
-                "message": failed.message,
-            }
-
-        report = self._report(task, root, [report_images[i] for i in sorted(report_images)])
-        context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
-        uris = [entry["uri"] for entry in report["images"] if entry["outcome"] in _IN_PLACE]
-        self.log.info(
-            "Task %s: %d written, %d replaced, %d already in place, %d failed remotely, %d not copied",
-            task_id,
-            report["written"],
-            report["replaced"],
-            report["kept"],
-            report["failed_remote"],
-            report["copy_errors"],
+        root = destination_root(self.destination, self.dest_conn_id)
+        task = self.hook.get_conn().get_task(str(self.wanxiang_task_id))
+        raise_for_uncopyable(task)
+        report = copy_task(
+            task, root, file_name=self.file_name, write_sidecar=self.write_sidecar, settings=self._settings()
         )
-        self._raise_for_errors(task, errors, report)
-        if task.failed_images and self.fail_on_image_failure:
-            codes = ", ".join(sorted({str(image.code) for image in task.failed_images}))
-            raise WanxiangImagesFailedError(
-                f"Task {task_id}: {len(task.failed_images)} of {len(task.results)} image(s) failed remotely "
-                f"({codes}); the {len(uris)} that succeeded were copied. Re-run the edit for the missing "
-                "ones, or set fail_on_image_failure=False to accept partial results.",
-                wanxiang_task_id=task_id,
-                code=task.code,
-                summary=report,
-            )
-        self._annotate_outlets(context, task_id, uris)
-        return uris
+        context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_xcom())
+        self.log.info(report.summary_line())
+        raise_for_copy_report(report, fail_on_image_failure=self.fail_on_image_failure)
+        self._annotate_outlets(context, task.task_id, report.uris)
+        return report.uris
 
     # -- steps --------------------------------------------------------------------------------------------
     def _coerce_rendered(self) -> None:
         """Type the rendered values (:mod:`airflow_provider_wanxiang.coercion`) before anything is read."""
         self.wanxiang_task_id = to_task_id(self.wanxiang_task_id)
         self.dest_conn_id = to_optional_str("dest_conn_id", self.dest_conn_id)
-        self.overwrite = _overwrite_policy(self.overwrite)
+        self.overwrite = OverwritePolicy.coerce(self.overwrite)
         self.fail_on_image_failure = to_bool("fail_on_image_failure", self.fail_on_image_failure)
         self.write_sidecar = to_bool("write_sidecar", self.write_sidecar)
 
-    def _destination_root(self) -> _Location:
-        """Resolve ``destination`` (+ ``dest_conn_id``) to a filesystem and path, failing clearly."""
-        destination = self.destination
-        conn_id = self.dest_conn_id or None
-        if isinstance(destination, ObjectStoragePath):
-            protocol = destination.protocol or "file"
-            named = getattr(destination, "conn_id", None)
-            if conn_id and named and named != conn_id:
-                raise ValueError(f"destination names connection {named!r} but dest_conn_id is {conn_id!r}")
-            fs = _filesystem(protocol, conn_id) if conn_id else destination.fs
-            return _Location(fs, str(destination.path).rstrip("/") or "/", protocol)
-        text = str(destination or "").strip()
-        if not text:
-            raise ValueError("destination is empty")
-        parts = urlsplit(text)
-        if parts.query or parts.fragment:
-            raise ValueError(f"destination {text!r} must not have a query string or fragment")
-        if not parts.scheme:
-            if not text.startswith("/"):
-                raise ValueError(
-                    f"destination {text!r} is a relative path; use an absolute path, file:///..., or an "
-                    "object store URL such as s3://bucket/prefix/"
-                )
-            fs = _filesystem("file", None)
-            return _Location(fs, fs._strip_protocol(text).rstrip("/") or "/", "file")
-        userinfo, _, host = parts.netloc.rpartition("@")
-        if conn_id and userinfo and userinfo != conn_id:
-            raise ValueError(f"destination names connection {userinfo!r} but dest_conn_id is {conn_id!r}")
-        protocol = parts.scheme.lower()
-        fs = _filesystem(protocol, userinfo or conn_id)
-        path = str(fs._strip_protocol(f"{protocol}://{host}{parts.path}")).rstrip("/")
-        if not path:
-            raise ValueError(f"destination {text!r} names no bucket or directory")
-        return _Location(fs, path, protocol)
-
-    def _check_task(self, task: Task) -> None:
-        """Fail clearly when the task has no results to copy, saying what would fix it."""
-        task_id = task.task_id
-        summary = summarize(task)
-        if task.status is TaskStatus.SUCCEEDED:
-            return
-        if task.status in _NOT_FINISHED:
-            raise WanxiangTaskNotFinishedError(
-                f"Task {task_id} is still {task.status.value}: wait for it to finish before copying "
-                "(WanxiangTaskSensor, or WanxiangSubmitOperator(wait_for_completion=True)).",
-                wanxiang_task_id=task_id,
-                summary=summary,
-            )
-        if task.status is TaskStatus.UNKNOWN:
-            message = (
-                f"Task {task_id} is UNKNOWN: the id expired (task ids and result URLs live 24 h) or is not "
-                "visible to this API key/workspace, so its results can no longer be copied. Re-run the edit "
-                "(and copy within 24 h), or check the wanxiang connection's key and region."
-            )
-        elif task.status is TaskStatus.FAILED:
-            message = (
-                f"Task {task_id} FAILED ({task.code}: {task.message}); it has no results to copy. "
-                "Re-run the edit (after fixing the input if the code says so)."
-            )
-        else:
-            message = f"Task {task_id} was CANCELED; it has no results to copy. Re-run the edit."
-        raise WanxiangResultsUnavailableError(
-            message, wanxiang_task_id=task_id, code=task.code, summary=summary
-        )
-
-    def _plan(self, task: Task, root: _Location) -> list[_Target]:
-        """Name every successful image from ``file_name`` and check the names are safe and distinct."""
-        total = task.metrics.total if task.metrics else len(task.results)
-        targets: list[_Target] = []
-        seen: dict[str, int] = {}
-        for result in task.succeeded_images:
-            name = self._file_name_for(task.task_id, result.index, total)
-            if name in seen:
-                raise ValueError(
-                    f"file_name {self.file_name!r} gives images {seen[name]} and {result.index} the same "
-                    f"name {name!r}; include {{index}} or {{number}}"
-                )
-            seen[name] = result.index
-            location = root.child(name)
-            targets.append(_Target(result, location, location.sidecar() if self.write_sidecar else None))
-        return targets
-
-    def _file_name_for(self, task_id: str, index: int, total: int) -> str:
-        values = {"wanxiang_task_id": task_id, "index": index, "number": index + 1, "total": total}
-        try:
-            name = _Formatter().vformat(str(self.file_name), (), values)
-        except (KeyError, IndexError, ValueError) as err:
-            raise ValueError(
-                f"file_name {self.file_name!r} is not a valid pattern ({type(err).__name__}: {err}); "
-                f"fields: {', '.join('{' + field + '}' for field in FILE_NAME_FIELDS)}"
-            ) from None
-        segments = name.split("/")
-        if name.startswith("/") or name.endswith("/") or any(s in ("", ".", "..") for s in segments):
-            raise ValueError(
-                f"file_name {self.file_name!r} gives {name!r}: it must be a relative name under the "
-                "destination, without empty, '.' or '..' segments"
-            )
-        return name
-
-    def _entry(self, target: _Target, result: CopyResult) -> dict[str, Any]:
-        return {
-            "index": target.result.index,
-            "outcome": result.action.value,
-            "uri": target.location.uri,
-            "bytes": result.size,
-            "width": result.width,
-            "height": result.height,
-        }
-
-    def _write_sidecar(
-        self,
-        task: Task,
-        target: _Target,
-        result: CopyResult,
-        errors: list[tuple[int, CopyError]],
-        entry: dict[str, Any],
-    ) -> str | None:
-        """Write the JSON sidecar when it is missing or differs (it is deterministic for a given image)."""
-        assert target.sidecar is not None
-        body = self._sidecar(task, target, result)
-        sidecar = target.sidecar
-        try:
-            if read_small(sidecar.fs, sidecar.path) == body:
-                return sidecar.uri
-            write_bytes_atomic(sidecar.fs, sidecar.path, body, content_type="application/json")
-        except CopyError as err:
-            self.log.error(
-                "Sidecar of image %d was not written to %s: %s", target.result.index, sidecar.uri, err
-            )
-            errors.append((target.result.index, err))
-            entry["sidecar_error"] = str(err)
-            return None
-        except Exception as err:  # e.g. the store went away between the image and its sidecar
-            error = CopyError(
-                f"cannot write sidecar {sidecar.uri}: {type(err).__name__}: {err}", retryable=True
-            )
-            self.log.error("%s", error)
-            errors.append((target.result.index, error))
-            entry["sidecar_error"] = str(error)
-            return None
-        return sidecar.uri
-
-    def _sidecar(self, task: Task, target: _Target, result: CopyResult) -> bytes:
-        image = target.result
-        extra = dict(self.sidecar_metadata or {})
-        fixed: dict[str, Any] = {
-            "wanxiang_task_id": task.task_id,
-            "index": image.index,
-            "image": target.location.name,
-            "model": extra.pop("model", None),
-            "seed": extra.pop("seed", None),
-            "prompt": image.orig_prompt,
-            "actual_prompt": image.actual_prompt,
-            "width": result.width,
-            "height": result.height,
-            "size": f"{result.width}*{result.height}" if result.width and result.height else None,
-            "bytes": result.size,
-            "submit_time": task.submit_time.isoformat() if task.submit_time else None,
-            "end_time": task.end_time.isoformat() if task.end_time else None,
-        }
-        document = {**{k: v for k, v in extra.items() if k not in fixed}, **fixed}
-        return (json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-
-    def _report(self, task: Task, root: _Location, images: list[dict[str, Any]]) -> dict[str, Any]:
-        def count(outcome: str) -> int:
-            return sum(1 for image in images if image["outcome"] == outcome)
-
-        return {
-            "wanxiang_task_id": task.task_id,
-            "task_status": task.status.value,
-            "destination": root.uri,
-            "images_total": len(task.results),
-            "written": count(CopyAction.WRITTEN.value),
-            "replaced": count(CopyAction.REPLACED.value),
-            "kept": count(CopyAction.KEPT.value),
-            "failed_remote": count("failed_remote"),
-            "copy_errors": count("copy_error"),
-            "images": images,
-        }
-
-    def _raise_for_errors(
-        self, task: Task, errors: list[tuple[int, CopyError]], report: dict[str, Any]
-    ) -> None:
-        if not errors:
-            return
-        details = "; ".join(f"image {index}: {err}" for index, err in errors)
-        gone = [err for _, err in errors if isinstance(err, (ResultExpiredError, ResultNotFoundError))]
-        if len(gone) == len(errors):
-            raise WanxiangResultsExpiredError(
-                f"Task {task.task_id}: {len(gone)} result image(s) can no longer be downloaded — the signed "
-                f"URLs expired (they live 24 h after the task ended). Re-run the edit. ({details})",
-                wanxiang_task_id=task.task_id,
-                code=gone[0].code,
-                summary=report,
-            )
-        raise WanxiangCopyError(
-            f"Task {task.task_id}: {len(errors)} image(s) were not copied ({details}). Nothing partial was "
-            "left; a retry copies only what is missing.",
-            wanxiang_task_id=task.task_id,
-            summary=report,
+    def _settings(self) -> CopySettings:
+        return CopySettings(
+            overwrite=OverwritePolicy.coerce(self.overwrite),
+            timeout=(min(10.0, self.download_timeout), self.download_timeout),
+            retry=replace(DEFAULT_DOWNLOAD_RETRY, max_attempts=self.download_attempts),
+            deadline=self.download_deadline,
+            proxy=self.hook.client_config.proxy,  # the connection's extra.proxy, for the downloads too
+            sidecar_metadata=self.sidecar_metadata,
         )
 
     def _annotate_outlets(self, context: Context, task_id: str, uris: list[str]) -> None:
@@ -570,19 +197,3 @@ class WanxiangCopyResultsOperator(BaseOperator):
             if isinstance(outlet, Asset):
                 extra: dict[str, Any] = {"wanxiang_task_id": task_id, "uris": list(uris)}
                 outlet_events[outlet].extra.update(extra)
-
-
-def _overwrite_policy(value: object) -> OverwritePolicy:
-    """``overwrite`` as a policy: a boolean in any accepted spelling, or ``"if_different"``/a member name."""
-    if isinstance(value, str) and value.strip().lower() in BOOL_STRINGS:
-        value = to_bool("overwrite", value)
-    try:
-        return OverwritePolicy.coerce(value)  # type: ignore[arg-type]
-    except ValueError:
-        allowed = "True, False (or true/false/1/0/yes/no), 'if_different', 'never' or 'always'"
-        raise WanxiangValidationError(
-            "overwrite", value, allowed, f"{value!r} is not an overwrite policy (allowed: {allowed})"
-        ) from None
-
-
-_IN_PLACE = frozenset({CopyAction.WRITTEN.value, CopyAction.REPLACED.value, CopyAction.KEPT.value})

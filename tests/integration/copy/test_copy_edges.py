@@ -12,9 +12,10 @@ import pytest
 from fsspec.implementations.local import LocalFileSystem
 
 from airflow_provider_wanxiang.client.deadlines import deadline_session
+from airflow_provider_wanxiang.client.retry import RetryPolicy
+from airflow_provider_wanxiang.copying import DownloadError, copy_png
 from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_wanxiang.operators.copy_results import REPORT_XCOM_KEY, WanxiangCopyResultsOperator
-from airflow_provider_wanxiang.storage import DownloadError, copy_png
 from tests.integration.copy.conftest import (
     API_KEY,
     BASELINE,
@@ -69,8 +70,7 @@ def test_a_trickling_result_server_fails_the_image_at_its_deadline(
             str(target),
             session=session,
             timeout=(5.0, 10.0),
-            attempts=3,
-            backoff=0.0,
+            retry=RetryPolicy(max_attempts=3, base_delay=0.0),
             deadline=2.0,
         )
     message = str(caught.value)

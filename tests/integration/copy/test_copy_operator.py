@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
+from airflow_provider_wanxiang.copying import PNG_SIGNATURE, DownloadError
 from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.exceptions import (
     WanxiangCopyError,
@@ -26,7 +27,6 @@ from airflow_provider_wanxiang.exceptions import (
 )
 from airflow_provider_wanxiang.operators.copy_results import REPORT_XCOM_KEY
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator
-from airflow_provider_wanxiang.storage import PNG_SIGNATURE
 from tests.integration.copy.conftest import (
     S3_CONN_ID,
     MotoS3,
@@ -280,6 +280,9 @@ def test_result_server_failure_mid_way_leaves_nothing_and_rerun_completes(
 
     assert isinstance(outcome, WanxiangCopyError)
     assert [e["outcome"] for e in ti.xcoms[REPORT_XCOM_KEY]["images"]] == ["written", "copy_error", "written"]
+    # The Airflow-facing error carries each image's copy error (the client tree's), the first as its cause.
+    assert [index for index, _ in outcome.errors] == [1] and isinstance(outcome.errors[0][1], DownloadError)
+    assert outcome.__cause__ is outcome.errors[0][1]
     no_result_urls(ti.xcoms[REPORT_XCOM_KEY])
     no_result_urls(str(outcome))
     assert sorted(p.name for p in (tmp_path / task.task_id).iterdir()) == ["0.png", "2.png"]
@@ -370,23 +373,31 @@ def test_destination_and_name_errors(emulator: EmulatorServer, tmp_path: Path) -
     task = finished_task(emulator, n=2)
 
     oss, _ = run_operator(copy_op(task.task_id, "oss://bucket/edits/"))
-    assert isinstance(oss, ValueError)
+    assert isinstance(oss, WanxiangValidationError) and oss.field == "destination"
     assert "s3.oss-<region>.aliyuncs.com" in str(oss) and "endpoint_url" in str(oss)
 
     relative, _ = run_operator(copy_op(task.task_id, "relative/dir"))
-    assert isinstance(relative, ValueError) and "relative path" in str(relative)
+    assert isinstance(relative, WanxiangValidationError) and "relative path" in str(relative)
+    assert (relative.field, relative.value) == (
+        "destination",
+        "relative/dir",
+    ) and "absolute" in relative.limit
 
     clash, _ = run_operator(copy_op(task.task_id, str(tmp_path), file_name="{wanxiang_task_id}.png"))
-    assert isinstance(clash, ValueError) and "the same name" in str(clash)
+    assert isinstance(clash, WanxiangValidationError) and "the same name" in str(clash)
+    assert clash.field == "file_name" and "{index}" in clash.limit
 
     unknown_field, _ = run_operator(copy_op(task.task_id, str(tmp_path), file_name="{seed}/{index}.png"))
-    assert isinstance(unknown_field, ValueError) and "{wanxiang_task_id}" in str(unknown_field)
+    assert isinstance(unknown_field, WanxiangValidationError) and "{wanxiang_task_id}" in str(unknown_field)
+    assert (unknown_field.field, unknown_field.value) == ("file_name", "{seed}/{index}.png")
 
     escape, _ = run_operator(copy_op(task.task_id, str(tmp_path), file_name="../{index}.png"))
-    assert isinstance(escape, ValueError) and "'..'" in str(escape)
+    assert isinstance(escape, WanxiangValidationError) and "'..'" in str(escape)
+    assert escape.field == "file_name" and isinstance(escape, ValueError)  # still a ValueError
 
     conflict, _ = run_operator(copy_op(task.task_id, "s3://a@bucket/x/", dest_conn_id="b"))
-    assert isinstance(conflict, ValueError) and "dest_conn_id" in str(conflict)
+    assert isinstance(conflict, WanxiangValidationError) and "dest_conn_id" in str(conflict)
+    assert (conflict.field, conflict.value) == ("dest_conn_id", "b") and "'a'" in conflict.limit
 
     # A literal "None" fails when the DAG is parsed (a rendered one fails in execute: tests/integration/
     # airflow/test_bad_inputs.py).

@@ -22,6 +22,7 @@ from airflow_provider_wanxiang.client import (
     TransportError,
     UnsupportedOperationError,
     WanxiangError,
+    WanxiangRemoteError,
     WanxiangValidationError,
     error_from_response,
     is_retryable_by_resubmit,
@@ -108,7 +109,7 @@ def test_unknown_dotted_code_falls_back_to_its_family() -> None:
         (502, ServerError, True),
         (503, ServerError, True),
         (504, ServerError, True),
-        (302, WanxiangError, False),
+        (302, WanxiangRemoteError, False),  # not a 4xx/5xx, but still what the server did
     ],
 )
 def test_unknown_code_falls_back_to_http_status(

@@ -1,5 +1,6 @@
-"""``airflow_provider_wanxiang.storage`` on its own: real HTTP (a local server that can misbehave), a real
-S3 API (moto server) through s3fs, real local files, and fsspec's memory filesystem for the generic path.
+""":func:`airflow_provider_wanxiang.copying.copy_png` on its own: real HTTP (a local server that can
+misbehave), a real S3 API (moto server) through s3fs, real local files, and fsspec's memory filesystem for
+the generic path.
 
 The image here is larger than one upload part, so the S3 writes go through a real multipart upload: a
 failure half-way must abort it (no object, no pending upload), a success must complete it.
@@ -25,16 +26,16 @@ import requests
 from PIL import Image
 from s3fs import S3FileSystem
 
-from airflow_provider_wanxiang.storage import (
+from airflow_provider_wanxiang.client.retry import RetryPolicy
+from airflow_provider_wanxiang.copying import (
     PNG_SIGNATURE,
     CopyAction,
     DestinationExistsError,
     DownloadError,
     IntegrityError,
-    OverwritePolicy,
     ResultExpiredError,
+    ResultNotFoundError,
     copy_png,
-    parse_png_header,
     probe_existing,
 )
 from tests.integration.copy.conftest import MotoS3, leftovers
@@ -145,6 +146,11 @@ def no_retry(seconds: float) -> None:
     raise AssertionError(f"unexpected retry wait of {seconds} s")
 
 
+#: Retries allowed, but any wait fails the test (what a download that must succeed first time uses).
+NO_RETRY_WAIT = RetryPolicy(max_attempts=3, sleep=no_retry)
+ONE_ATTEMPT = RetryPolicy(max_attempts=1)
+
+
 # -- S3: multipart uploads ----------------------------------------------------------------------------------
 def test_s3_multipart_upload_completes_with_exact_bytes(
     files: FileServer,
@@ -156,7 +162,9 @@ def test_s3_multipart_upload_completes_with_exact_bytes(
 ) -> None:
     url = files.serve("/big.png", Route(big_png))
 
-    result = copy_png(url, s3fs, f"{bucket}/out/big.png", session=session, block_size=PART, sleep=no_retry)
+    result = copy_png(
+        url, s3fs, f"{bucket}/out/big.png", session=session, block_size=PART, retry=NO_RETRY_WAIT
+    )
 
     assert result.action is CopyAction.WRITTEN and result.size == len(big_png) > 2 * PART
     assert (result.width, result.height) == (2048, 2048)
@@ -187,7 +195,7 @@ def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
         client.meta.events.register(f"before-parameter-build.s3.{operation}", record)
 
     with pytest.raises(DownloadError, match="cut short") as caught:
-        copy_png(url, s3fs, f"{bucket}/out/cut.png", session=session, block_size=PART, attempts=1)
+        copy_png(url, s3fs, f"{bucket}/out/cut.png", session=session, block_size=PART, retry=ONE_ATTEMPT)
 
     assert "secret-signature" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__  # no URL-quoting cause
@@ -205,7 +213,7 @@ def test_s3_bad_md5_is_not_committed(
     url = files.serve("/md5.png", Route(png, headers={"Content-MD5": wrong}, content_md5=False))
 
     with pytest.raises(IntegrityError, match="Content-MD5"):
-        copy_png(url, s3fs, f"{bucket}/md5.png", session=session, attempts=1)
+        copy_png(url, s3fs, f"{bucket}/md5.png", session=session, retry=ONE_ATTEMPT)
 
     assert moto_s3.keys(bucket) == []
 
@@ -226,7 +234,7 @@ def test_local_reader_never_sees_a_partial_file(
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    copy_png(url, fsspec.filesystem("file"), str(target), session=session, sleep=no_retry)
+    copy_png(url, fsspec.filesystem("file"), str(target), session=session, retry=NO_RETRY_WAIT)
     watcher.join()
 
     assert any(temps == 1 for _, temps in seen[:-1])  # the temp file was being written meanwhile
@@ -244,7 +252,9 @@ def test_local_failure_keeps_the_previous_version(
     url = files.serve("/new.png", Route(new, cut_at=len(new) - 5))
 
     with pytest.raises(DownloadError):
-        copy_png(url, fsspec.filesystem("file"), str(target), session=session, overwrite=True, attempts=1)
+        copy_png(
+            url, fsspec.filesystem("file"), str(target), session=session, overwrite=True, retry=ONE_ATTEMPT
+        )
 
     assert target.read_bytes() == old
     assert leftovers(tmp_path) == []
@@ -273,13 +283,6 @@ def test_policies_and_existing_objects(files: FileServer, session: requests.Sess
     assert copy_png(url, fs, target, session=session, overwrite="if_different").action is CopyAction.REPLACED
     assert Path(target).read_bytes() == png
 
-    assert OverwritePolicy.coerce(False) is OverwritePolicy.NEVER
-    assert OverwritePolicy.coerce("IF-DIFFERENT") is OverwritePolicy.IF_DIFFERENT
-    assert OverwritePolicy.coerce("true") is OverwritePolicy.ALWAYS
-    assert parse_png_header(png[:24]).width == 40
-    with pytest.raises(IntegrityError):
-        parse_png_header(b"GIF89a" + bytes(18))
-
 
 def test_http_errors_and_retries(files: FileServer, session: requests.Session, tmp_path: Path) -> None:
     fs = fsspec.filesystem("file")
@@ -289,17 +292,46 @@ def test_http_errors_and_retries(files: FileServer, session: requests.Session, t
     )
     url = files.serve("/expired.png", Route(expired, status=403))
     with pytest.raises(ResultExpiredError, match=r"403 \(AccessDenied: Request has expired.\)") as caught:
-        copy_png(url, fs, str(tmp_path / "e.png"), session=session, sleep=no_retry)
+        copy_png(url, fs, str(tmp_path / "e.png"), session=session, retry=NO_RETRY_WAIT)
     assert "secret-signature" not in str(caught.value)
 
     waits: list[float] = []
     url = files.serve("/busy.png", Route(b"busy", status=503))
+    caps = RetryPolicy(max_attempts=3, base_delay=0.5, sleep=waits.append, jitter=lambda cap: cap)
     with pytest.raises(DownloadError, match="503"):
-        copy_png(
-            url, fs, str(tmp_path / "b.png"), session=session, attempts=3, backoff=0.5, sleep=waits.append
-        )
-    assert waits == [0.5, 1.0]
+        copy_png(url, fs, str(tmp_path / "b.png"), session=session, retry=caps)
+    assert waits == [0.5, 1.0]  # the client's backoff caps (jitter drawn at the cap here)
     assert files.hits["/busy.png"] == 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_retries_use_the_client_policy_jitter_and_retry_after(
+    files: FileServer, session: requests.Session, tmp_path: Path
+) -> None:
+    """The retry decisions are RetryPolicy's: full jitter below the cap, and the result server's
+    Retry-After when it sends one (capped by max_retry_after); 403/404 are never retried."""
+    fs = fsspec.filesystem("file")
+    waits: list[float] = []
+    jittered = RetryPolicy(max_attempts=4, base_delay=8.0, sleep=waits.append)
+    url = files.serve("/jitter.png", Route(b"busy", status=500))
+    with pytest.raises(DownloadError, match="500"):
+        copy_png(url, fs, str(tmp_path / "j.png"), session=session, retry=jittered)
+    assert files.hits["/jitter.png"] == 4 and len(waits) == 3
+    assert all(0.0 <= wait <= cap for wait, cap in zip(waits, [8.0, 16.0, 30.0], strict=True))
+
+    waits.clear()
+    url = files.serve("/later.png", Route(b"slow down", status=429, headers={"Retry-After": "7"}))
+    with pytest.raises(DownloadError, match="429") as caught:
+        copy_png(url, fs, str(tmp_path / "l.png"), session=session, retry=jittered)
+    assert caught.value.retry_after == 7.0
+    assert waits == [7.0, 7.0, 7.0]  # what the server asked, not the backoff
+
+    waits.clear()
+    url = files.serve("/gone.png", Route(b"", status=404))
+    with pytest.raises(ResultNotFoundError) as gone:
+        copy_png(url, fs, str(tmp_path / "g.png"), session=session, retry=jittered)
+    assert not gone.value.retryable
+    assert waits == [] and files.hits["/gone.png"] == 1
     assert list(tmp_path.iterdir()) == []
 
 
@@ -311,7 +343,7 @@ def test_generic_filesystem_uses_a_temp_object(files: FileServer, session: reque
     cut = files.serve("/mcut.png", Route(png, cut_at=100))
 
     with pytest.raises(DownloadError):
-        copy_png(cut, fs, "/wx-test/cut.png", session=session, attempts=1)
+        copy_png(cut, fs, "/wx-test/cut.png", session=session, retry=ONE_ATTEMPT)
     assert not fs.exists("/wx-test/cut.png") and fs.glob("/wx-test/*.tmp") == []
 
     assert copy_png(good, fs, "/wx-test/ok.png", session=session).action is CopyAction.WRITTEN
