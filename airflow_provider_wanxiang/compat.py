@@ -21,7 +21,7 @@ Present workarounds (what, why, delete when):
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from airflow import __version__ as _airflow_version
 from packaging.version import Version
@@ -68,7 +68,7 @@ AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
 if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk.serde import deserialize, serialize
 else:  # Airflow 3.1
-    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
+    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef,unused-ignore]
 
 
 # -- task_state_store (Airflow >= 3.3; delete the version test when the floor is 3.3) -------------------
@@ -88,8 +88,8 @@ def task_state_store(context: Context) -> TaskStateStore | None:
     """
     if not AIRFLOW_V_3_3_PLUS:
         return None
-    store: TaskStateStore | None = context.get("task_state_store")
-    return store
+    # A cast because 3.1's Context type has no such key (the version test above is the real guard).
+    return cast("TaskStateStore | None", context.get("task_state_store"))
 
 
 # -- the 3.1.0 stale-resume rule (apache/airflow#56704, fixed in 3.1.1; delete when the floor is 3.1.1) ---
