@@ -1,8 +1,9 @@
 """When to poll again and when to stop: the one waiting policy of the trigger and of the worker.
 
 The deferrable path (:class:`~airflow_provider_wanxiang.triggers.wanxiang.WanxiangTaskTrigger`) and the
-in-worker paths (operator ``wait_for_completion`` without deferral, sensor ``poke``) all feed each status
-query's result to :meth:`PollSchedule.step` and either sleep the returned seconds or stop with the returned
+in-worker paths (:func:`airflow_provider_wanxiang.waiting.poll_in_worker`, sensor ``poke``) all feed each
+status query's result to :meth:`PollSchedule.observe` (:meth:`PollSchedule.step` plus the log line) and
+either sleep the returned seconds or stop with the returned
 :class:`~airflow_provider_wanxiang.outcomes.TaskOutcome`. They therefore behave identically under 429s, 5xx
 and dropped connections. No network and no Airflow here: callers pass the time and what they saw. The one
 side effect is a log warning when the task reports an undocumented status, once per wait (this logger runs
@@ -18,6 +19,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from airflow_provider_wanxiang.client import RetryPolicy, Task, WanxiangError
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
@@ -33,6 +35,14 @@ POLL_JITTER = 0.1
 _STILL_RUNNING = "The remote task may still be running; a retry re-attaches to it."
 
 log = logging.getLogger(__name__)
+
+
+class Log(Protocol):
+    """What waiting needs of a log: the task's or the trigger's Airflow logger, or a stdlib logger."""
+
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+
+    def warning(self, msg: Any, /, *args: Any, exc_info: Any = ...) -> Any: ...
 
 
 @dataclass
@@ -92,6 +102,33 @@ class PollSchedule:
                 ),
             )
         return max(0.0, min(sleep, remaining))
+
+    def observe(
+        self,
+        result: Task | WanxiangError,
+        log: Log,
+        *,
+        paced: bool = True,
+        now: float | None = None,
+    ) -> TaskOutcome | float:
+        """:meth:`step`, and say what the query saw in the caller's log: the one place every waiting loop
+        (trigger, worker polling, sensor ``poke``) turns a status query into a decision and a log line.
+
+        A status is logged at INFO, a failed query at WARNING (whether or not it ends the wait; the outcome's
+        message then says why it ended). ``paced=False`` is for a caller whose next query is timed by
+        someone else (a sensor in poke mode sleeps its ``poke_interval``), so no delay is announced.
+        """
+        decision = self.step(result, now)
+        after = ""
+        if paced and not isinstance(decision, TaskOutcome):
+            after = (
+                f"; {'retrying' if isinstance(result, WanxiangError) else 'next check'} in {decision:.1f} s"
+            )
+        if isinstance(result, WanxiangError):
+            log.warning("Polling Wanxiang task %s failed (%s)%s", self.wanxiang_task_id, result, after)
+        else:
+            log.info("Wanxiang task %s is %s%s", self.wanxiang_task_id, result.status.value, after)
+        return decision
 
     def _why_given_up(self, error: WanxiangError) -> str:
         """What ended the wait, in words that match what happened."""

@@ -47,13 +47,9 @@ def task_states(dag_run: Any) -> dict[str, str]:
 
 def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
     from airflow.models.xcom import XComModel
-
-    try:
-        from airflow.sdk.serde import deserialize
-    except ImportError:  # Airflow 3.1
-        from airflow.serialization.serde import deserialize  # type: ignore[no-redef]
-
     from airflow.utils.session import create_session
+
+    from airflow_provider_wanxiang.compat import deserialize
 
     with create_session() as session:
         row = (

@@ -30,10 +30,11 @@ from airflow_provider_wanxiang.client import (
     console_task_url,
     resolve_base_url,
 )
+from airflow_provider_wanxiang.compat import connection_form_3_1
 from airflow_provider_wanxiang.exceptions import (
     WanxiangConnectionError as WanxiangConnectionError,  # re-exported
 )
-from airflow_provider_wanxiang.get_provider_info import CONNECTION_TYPE, UI_FIELD_BEHAVIOUR
+from airflow_provider_wanxiang.get_provider_info import CONNECTION_TYPE
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -205,14 +206,6 @@ class WanxiangHook(BaseHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Form layout for Airflow 3.1; 3.2+ reads ``ui-field-behaviour`` from the provider info instead.
-
-        There is deliberately no ``get_connection_form_widgets``: on 3.1 it needs wtforms (absent without
-        the FAB provider), and its ImportError would also drop this field behaviour. On 3.1, region and
-        workspace are entered in the Extra JSON; 3.2+ shows them as form fields from ``conn-fields``.
-        """
-        return {
-            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
-            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
-            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
-        }
+        """Form layout for Airflow 3.1 (:func:`airflow_provider_wanxiang.compat.connection_form_3_1`); 3.2+
+        reads ``ui-field-behaviour`` and ``conn-fields`` from the provider info instead."""
+        return connection_form_3_1()

@@ -1,12 +1,13 @@
 """Operators: submit a wan2.5 edit (and optionally wait for it), and copy its results to object storage.
 
+This module is about submitting: build the request, re-attach to an earlier try's task or submit, push the
+ids. Waiting is delegated to :mod:`airflow_provider_wanxiang.waiting` (the lifecycle the sensor shares).
 ``WanxiangCopyResultsOperator`` lives in :mod:`.copy_results` (its own concern: streaming, verified,
 atomic writes) and is re-exported here, the public import path.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -19,7 +20,6 @@ from airflow_provider_wanxiang.client import (
     EditRequest,
     Task,
     TaskStatus,
-    WanxiangError,
     build_edit_request,
 )
 from airflow_provider_wanxiang.client.validation import (
@@ -38,41 +38,31 @@ from airflow_provider_wanxiang.coercion import (
     to_seconds,
     unless_template,
 )
-from airflow_provider_wanxiang.exceptions import (
-    WanxiangTaskError,
-    WanxiangTaskFailedError,
-    WanxiangTaskTimeoutError,
-    raise_for_outcome,
-)
+from airflow_provider_wanxiang.compat import task_state_store
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.inputs import normalise_image_inputs
 from airflow_provider_wanxiang.links import CONSOLE_URL_XCOM_KEY, WanxiangTaskLink
 from airflow_provider_wanxiang.operators.copy_results import WanxiangCopyResultsOperator
-from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
-from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
-from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
+from airflow_provider_wanxiang.outcomes import TaskOutcome, outcome_from_task
+from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL
+from airflow_provider_wanxiang.waiting import (
+    DEFAULT_TIMEOUT,
+    Wait,
+    defer,
+    finish_wait,
+    poll_in_worker,
+    resume,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-__all__ = [
-    "SUMMARY_XCOM_KEY",
-    "WanxiangCopyResultsOperator",
-    "WanxiangSubmitOperator",
-    "finish_wait",
-    "is_stale_resume",
-]
+__all__ = ["WanxiangCopyResultsOperator", "WanxiangSubmitOperator"]
 
-#: XCom key of the URL-free outcome summary (statuses, image counts, usage).
-SUMMARY_XCOM_KEY = "wanxiang_summary"
 #: ``task_state_store`` key (Airflow >= 3.3) remembering the remote task across worker retries.
 STATE_STORE_KEY = "wanxiang_task"
 #: Remote task ids stay queryable for 24 h; remembering them longer is pointless.
 STATE_RETENTION = timedelta(hours=24)
-#: Extra time given to Airflow's own deferral timeout so the trigger's deadline always fires first and the
-#: timeout path (which cancels a PENDING task) runs instead of a bare ``TaskDeferralTimeout``.
-DEFERRAL_GRACE = timedelta(minutes=5)
-DEFAULT_TIMEOUT = timedelta(hours=1)
 _REATTACHABLE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.SUCCEEDED})
 
 
@@ -228,36 +218,18 @@ class WanxiangSubmitOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
         """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
-        outcome = TaskOutcome.from_event(event)
-        self.wanxiang_task_id = outcome.wanxiang_task_id
-        if is_stale_resume(context, outcome):
-            return self._resume_stale_retry(context, outcome.wanxiang_task_id)
-        return self._finish(context, outcome)
+        return resume(self, context, event)
 
     def _wait(self, context: Context, task_id: str, known: Task | None = None) -> str:
         """Wait for ``task_id``; ``known`` is its status if this try already read it (saves a query)."""
-        end_time = time.time() + self.timeout
+        wait = Wait.begin(task_id, self.wanxiang_conn_id, self.poll_interval, self.error_budget, self.timeout)
         # Short edits may already be done: check once before deferring.
         task = known or self.hook.get_conn().get_task(task_id)
-        outcome = outcome_from_task(task)
-        if outcome is None and self.deferrable:
-            self.defer(
-                trigger=WanxiangTaskTrigger(
-                    wanxiang_task_id=task_id,
-                    wanxiang_conn_id=self.wanxiang_conn_id,
-                    end_time=end_time,
-                    poll_interval=self.poll_interval,
-                    error_budget=self.error_budget,
-                    deferred_in_try=context["ti"].try_number,
-                ),
-                method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
-            )
-        if outcome is None:
-            outcome = self._poll_in_worker(task, end_time)
-        return self._finish(context, outcome)
+        if self.deferrable and outcome_from_task(task) is None:
+            defer(self, context, wait)
+        return self.end_wait(context, poll_in_worker(self.hook.get_conn(), wait.schedule(), self.log, task))
 
-    def _resume_stale_retry(self, context: Context, task_id: str) -> str:
+    def restart_wait(self, context: Context, task_id: str) -> str:
         """A retry that Airflow resumed at the previous try's event: re-attach or start over.
 
         Re-attaching to the task named in the event (when it is still PENDING, RUNNING or SUCCEEDED) is what
@@ -271,7 +243,7 @@ class WanxiangSubmitOperator(BaseOperator):
 
     def _reattach_or_submit(self, context: Context, request: EditRequest) -> tuple[str, Task | None]:
         """The remote task id for this try, and its status when an earlier try's task was re-attached."""
-        store = context.get("task_state_store")  # Airflow >= 3.3 only
+        store = task_state_store(context)
         fingerprint = request.fingerprint()
         saved = store.get(STATE_STORE_KEY) if store is not None else None
         known = None
@@ -312,29 +284,9 @@ class WanxiangSubmitOperator(BaseOperator):
             ti.xcom_push(key="return_value", value=task_id)
         ti.xcom_push(key=CONSOLE_URL_XCOM_KEY, value=self.hook.console_url(task_id))
 
-    # -- wait -----------------------------------------------------------------------------------------
-    def _poll_in_worker(self, task: Task, end_time: float) -> TaskOutcome:
-        schedule = PollSchedule(
-            wanxiang_task_id=task.task_id,
-            poll_interval=self.poll_interval,
-            end_time=end_time,
-            error_budget=self.error_budget,
-        )
-        client = self.hook.get_conn()
-        result: Task | WanxiangError = task
-        while True:
-            decision = schedule.step(result)
-            if isinstance(decision, TaskOutcome):
-                return decision
-            self.log.info("Waiting %.1f s for Wanxiang task %s", decision, task.task_id)
-            time.sleep(decision)
-            try:
-                result = client.get_task(task.task_id)
-            except WanxiangError as err:
-                self.log.warning("Polling Wanxiang task %s failed: %s", task.task_id, err)
-                result = err
-
-    def _finish(self, context: Context, outcome: TaskOutcome) -> str:
+    def end_wait(self, context: Context, outcome: TaskOutcome) -> str:
+        """End the wait (:func:`airflow_provider_wanxiang.waiting.finish_wait`) with this task's settings."""
+        self.wanxiang_task_id = outcome.wanxiang_task_id
         require_all_images = to_bool("require_all_images", self.require_all_images)
         return finish_wait(context, outcome, self.hook, require_all_images=require_all_images)
 
@@ -342,41 +294,3 @@ class WanxiangSubmitOperator(BaseOperator):
         """Cancel the remote task if it is still PENDING (a started edit cannot be canceled)."""
         if self.wanxiang_task_id:
             self.hook.cancel_quietly(self.wanxiang_task_id)
-
-
-def finish_wait(
-    context: Context,
-    outcome: TaskOutcome,
-    hook: WanxiangHook,
-    *,
-    require_all_images: bool,
-    timeout_error: type[WanxiangTaskError] = WanxiangTaskTimeoutError,
-    failed_error: type[WanxiangTaskFailedError] = WanxiangTaskFailedError,
-) -> str:
-    """End a wait the same way for operator and sensor, deferred or not.
-
-    The summary goes to XCom even on failure (it says which images failed and why); on timeout a still
-    PENDING task is canceled so nobody pays for an edit that nothing waits for any more.
-    """
-    if outcome.summary:
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=outcome.summary)
-    if outcome.status is OutcomeStatus.TIMEOUT:
-        hook.cancel_quietly(outcome.wanxiang_task_id)
-    raise_for_outcome(
-        outcome,
-        require_all_images=require_all_images,
-        timeout_error=timeout_error,
-        failed_error=failed_error,
-    )
-    hook.log.info(outcome.message)
-    return outcome.wanxiang_task_id
-
-
-def is_stale_resume(context: Context, outcome: TaskOutcome) -> bool:
-    """Whether Airflow resumed this try with an event that belongs to an earlier try.
-
-    Airflow 3.1.0 keeps a deferred task's resume method when the task is retried, so try 2 starts in
-    ``execute_complete`` with try 1's event (apache/airflow#56704, fixed in 3.1.1). The trigger echoes the try
-    that deferred, so the retry can be recognised and started properly.
-    """
-    return outcome.deferred_in_try is not None and outcome.deferred_in_try != context["ti"].try_number

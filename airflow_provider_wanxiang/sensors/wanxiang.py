@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -16,19 +15,12 @@ from airflow.providers.common.compat.sdk import (
     conf,
 )
 
-from airflow_provider_wanxiang.client import WanxiangError
 from airflow_provider_wanxiang.coercion import to_bool, to_int, to_seconds, to_task_id, unless_template
 from airflow_provider_wanxiang.exceptions import WanxiangSensorTaskFailedError, WanxiangSensorTimeout
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-from airflow_provider_wanxiang.operators.wanxiang import (
-    DEFAULT_TIMEOUT,
-    DEFERRAL_GRACE,
-    finish_wait,
-    is_stale_resume,
-)
 from airflow_provider_wanxiang.outcomes import TaskOutcome
 from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
-from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
+from airflow_provider_wanxiang.waiting import DEFAULT_TIMEOUT, Wait, defer, finish_wait, query, resume
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -104,50 +96,35 @@ class WanxiangTaskSensor(BaseSensorOperator):
         done = self.poke(context)
         if done:
             return done.xcom_value
-        self.defer(
-            trigger=WanxiangTaskTrigger(
-                wanxiang_task_id=self.wanxiang_task_id,
-                wanxiang_conn_id=self.wanxiang_conn_id,
-                end_time=time.time() + self.timeout,
-                poll_interval=self.poke_interval,
-                error_budget=self.error_budget,
-                deferred_in_try=context["ti"].try_number,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
+        defer(self, context, self._wait())
+
+    def _wait(self) -> Wait:
+        return Wait.begin(
+            self.wanxiang_task_id, self.wanxiang_conn_id, self.poke_interval, self.error_budget, self.timeout
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One status query; transient errors count against the budget instead of failing the task."""
         if self._schedule is None:
-            # The sensor's own timeout bounds the wait in poke mode; the schedule only counts errors.
-            self._schedule = PollSchedule(
-                wanxiang_task_id=self.wanxiang_task_id,
-                poll_interval=self.poke_interval,
-                end_time=math.inf,
-                error_budget=self.error_budget,
-            )
-        try:
-            result = self.hook.get_conn().get_task(self.wanxiang_task_id)
-        except WanxiangError as err:
-            self.log.warning("Polling Wanxiang task %s failed: %s", self.wanxiang_task_id, err)
-            decision = self._schedule.step(err)
-        else:
-            self.log.info("Wanxiang task %s is %s", self.wanxiang_task_id, result.status.value)
-            decision = self._schedule.step(result)
+            # The sensor's own timeout bounds the wait in poke mode and BaseSensorOperator times the pokes;
+            # the schedule only counts errors.
+            self._schedule = dataclasses.replace(self._wait().schedule(), end_time=math.inf)
+        result = query(self.hook.get_conn(), self.wanxiang_task_id)
+        decision = self._schedule.observe(result, self.log, paced=False)
         if not isinstance(decision, TaskOutcome):
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self._finish(context, decision))
+        return PokeReturnValue(is_done=True, xcom_value=self.end_wait(context, decision))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: validate the event, then succeed or raise for its outcome."""
-        outcome = TaskOutcome.from_event(event)
-        if is_stale_resume(context, outcome):
-            self.log.info("Resumed with the previous try's event; waiting on the task again")
-            return self.execute(context)
-        return self._finish(context, outcome)
+        return resume(self, context, event)
 
-    def _finish(self, context: Context, outcome: TaskOutcome) -> str:
+    def restart_wait(self, context: Context, wanxiang_task_id: str) -> Any:
+        """Wait again in this try (Airflow replayed an earlier try's event); the sensor only reads."""
+        return self.execute(context)
+
+    def end_wait(self, context: Context, outcome: TaskOutcome) -> str:
+        """End the wait with the sensor's exceptions, which Airflow does not retry."""
         return finish_wait(
             context,
             outcome,

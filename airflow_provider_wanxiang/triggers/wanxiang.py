@@ -4,6 +4,14 @@ The trigger only polls; submission always happens in the worker, so a triggerer 
 trigger from its kwargs and runs it again) can never pay for a second edit. It is pure asyncio: the
 connection is resolved without blocking the event loop, one aiohttp session serves the whole wait, and every
 sleep is ``asyncio.sleep``.
+
+Trigger-kwargs policy: Airflow stores a deferred task's trigger kwargs (:meth:`WanxiangTaskTrigger.serialize`)
+in its database and re-creates the trigger from them, possibly in a triggerer running a newer release of
+this provider than the worker that deferred. So kwargs of an in-flight trigger must always still build the
+trigger after an upgrade: a new kwarg gets a default (old kwargs lack it), and none is renamed or removed
+without a deprecation path (accept the old name, and keep accepting it for as long as a trigger written by a
+release that used it can still be in flight). ``tests/unit/test_trigger_kwargs.py`` pins the kwargs of
+every release and is kept forever.
 """
 
 from __future__ import annotations
@@ -24,14 +32,10 @@ from airflow_provider_wanxiang.client import (
     UnsupportedOperationError,
     WanxiangError,
 )
+from airflow_provider_wanxiang.compat import deserialize, serialize, task_instance_still_deferred
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
 from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
-
-try:  # Airflow >= 3.2 serialises trigger kwargs with the Task SDK's serde
-    from airflow.sdk.serde import deserialize, serialize
-except ImportError:  # Airflow 3.1
-    from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
 
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
@@ -50,6 +54,10 @@ class WanxiangTaskTrigger(BaseTrigger):
     (SUCCEEDED, also when only some images succeeded), failed, canceled, unknown, timeout or error. Events and
     kwargs hold ids, numbers and codes only — never the API key or result URLs.
 
+    The kwargs follow the trigger-kwargs policy (module docstring): every kwarg added after the first
+    release has a default, and none is renamed or removed without a deprecation path, so a trigger
+    serialized by an older release still builds after an upgrade.
+
     :param wanxiang_task_id: The remote task id returned by the create call.
     :param wanxiang_conn_id: The ``wanxiang`` connection to poll with.
     :param end_time: Absolute deadline, epoch seconds (survives triggerer restarts).
@@ -57,7 +65,7 @@ class WanxiangTaskTrigger(BaseTrigger):
     :param error_budget: Consecutive transient failures tolerated before an ``error`` event.
     :param request_timeout: Per-request connect/read timeout in seconds.
     :param deferred_in_try: The Airflow try number that deferred, echoed in the event (see
-        :func:`~airflow_provider_wanxiang.operators.wanxiang.is_stale_resume`).
+        :func:`~airflow_provider_wanxiang.compat.is_stale_resume`).
     """
 
     def __init__(
@@ -124,30 +132,12 @@ class WanxiangTaskTrigger(BaseTrigger):
         return TriggerEvent(dataclasses.replace(outcome, deferred_in_try=self.deferred_in_try).to_event())
 
     async def _wait(self, client: AsyncWanxiangClient) -> TaskOutcome:
-        schedule = PollSchedule(
-            wanxiang_task_id=self.wanxiang_task_id,
-            poll_interval=self.poll_interval,
-            end_time=self.end_time,
-            error_budget=self.error_budget,
-        )
+        schedule = PollSchedule(self.wanxiang_task_id, self.poll_interval, self.end_time, self.error_budget)
+        # The async mirror of waiting.poll_in_worker: decisions and log lines are PollSchedule.observe's.
         await asyncio.sleep(schedule.first_delay())
-        while True:
-            result = await self._query(client)
-            decision = schedule.step(result)
-            if isinstance(decision, TaskOutcome):
-                return decision
-            if isinstance(result, WanxiangError):
-                self.log.warning(
-                    "Polling %s failed (%s); retrying in %.1f s", self.wanxiang_task_id, result, decision
-                )
-            else:
-                self.log.info(
-                    "Task %s is %s; next check in %.1f s",
-                    self.wanxiang_task_id,
-                    result.status.value,
-                    decision,
-                )
+        while not isinstance(decision := schedule.observe(await self._query(client), self.log), TaskOutcome):
             await asyncio.sleep(decision)
+        return decision
 
     async def _query(self, client: AsyncWanxiangClient) -> Task | WanxiangError:
         """One status query, bounded by the wait's own deadline as well as the client's per-request one.
@@ -193,7 +183,7 @@ class WanxiangTaskTrigger(BaseTrigger):
                 return
 
     async def _kill(self) -> None:
-        if await self._task_instance_still_deferred():
+        if await task_instance_still_deferred(self.task_instance, self.log):
             self.log.info(
                 "Task instance is still deferred (its trigger moved to another triggerer); not canceling %s",
                 self.wanxiang_task_id,
@@ -206,30 +196,3 @@ class WanxiangTaskTrigger(BaseTrigger):
                 self.log.info("Task %s had already started; it cannot be canceled", self.wanxiang_task_id)
             else:
                 self.log.info("Canceled pending task %s", self.wanxiang_task_id)
-
-    async def _task_instance_still_deferred(self) -> bool:
-        """Whether the deferring task instance is still DEFERRED, asked of the triggerer's supervisor.
-
-        A user's mark failed / mark success / clear moves it out of DEFERRED before the triggerer cancels the
-        trigger; a reassignment leaves it DEFERRED. When the state cannot be read, assume a user action.
-        """
-        ti = getattr(self, "task_instance", None)
-        if ti is None:
-            return False
-        try:
-            from airflow.sdk.execution_time import task_runner
-            from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
-
-            answer = await task_runner.SUPERVISOR_COMMS.asend(
-                GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id])
-            )
-            if not isinstance(answer, TaskStatesResult):
-                raise TypeError(f"unexpected answer {type(answer).__name__}")
-            states = answer.task_states
-        except Exception:
-            self.log.warning(
-                "Cannot read the state of %s; treating on_kill as a user action", ti, exc_info=True
-            )
-            return False
-        key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
-        return bool(states.get(ti.run_id, {}).get(key) == "deferred")

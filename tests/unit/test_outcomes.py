@@ -128,21 +128,6 @@ def test_partial_success_passes_unless_all_images_are_required() -> None:
         raise_for_outcome(outcome, require_all_images=True)
 
 
-def test_stale_resume_is_recognised_by_the_try_number() -> None:
-    from airflow_provider_wanxiang.operators.wanxiang import is_stale_resume
-
-    class _TI:
-        try_number = 2
-
-    context: Any = {"ti": _TI()}
-    replayed = TaskOutcome(OutcomeStatus.TIMEOUT, "t", "late", deferred_in_try=1)
-    current = TaskOutcome(OutcomeStatus.TIMEOUT, "t", "late", deferred_in_try=2)
-    legacy = TaskOutcome(OutcomeStatus.TIMEOUT, "t", "late")
-    assert is_stale_resume(context, replayed)
-    assert not is_stale_resume(context, current)
-    assert not is_stale_resume(context, legacy)
-
-
 def test_deferred_in_try_must_be_an_int() -> None:
     with pytest.raises(ValueError, match="deferred_in_try"):
         TaskOutcome.from_event({"status": "success", "wanxiang_task_id": "t", "deferred_in_try": "1"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from airflow_provider_wanxiang.client import (
@@ -136,3 +138,39 @@ def test_first_delay_spreads_restarts_within_one_interval_and_the_deadline() -> 
     assert min(delays) >= 0 and max(delays) < 10
     assert len(set(delays)) > 1
     assert _schedule().first_delay(NOW + 99.5) <= 0.5
+
+
+# -- observe: the decision plus the one log line every waiting loop writes -----------------------------------
+@pytest.mark.parametrize(
+    ("result", "paced", "level", "text"),
+    [
+        (_task(TaskStatus.RUNNING), True, "INFO", "Wanxiang task t-1 is RUNNING; next check in "),
+        (_task(TaskStatus.RUNNING), False, "INFO", "Wanxiang task t-1 is RUNNING"),
+        (_busy(), True, "WARNING", "Polling Wanxiang task t-1 failed ([ServiceUnavailable] busy"),
+        (_task(TaskStatus.SUCCEEDED), True, "INFO", "Wanxiang task t-1 is SUCCEEDED"),
+    ],
+)
+def test_observe_logs_one_line_at_the_right_level(
+    result: Task | ServerError, paced: bool, level: str, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("test_polling.observe")
+    with caplog.at_level("INFO", logger=log.name):
+        decision = _schedule().observe(result, log, paced=paced, now=NOW)
+    (record,) = caplog.records
+    assert record.levelname == level
+    assert record.getMessage().startswith(text), record.getMessage()
+    if isinstance(decision, float) and paced:
+        verb = "retrying" if isinstance(result, ServerError) else "next check"
+        assert record.getMessage().endswith(f"; {verb} in {decision:.1f} s")
+    else:
+        assert " in " not in record.getMessage().removeprefix(text)
+
+
+def test_observe_ends_the_wait_like_step_and_says_no_delay(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test_polling.observe")
+    revoked = AuthenticationError("bad key", code="InvalidApiKey", http_status=401, retryable=False)
+    with caplog.at_level("INFO", logger=log.name):
+        decision = _schedule().observe(revoked, log, now=NOW)
+    assert isinstance(decision, TaskOutcome) and decision.status is OutcomeStatus.ERROR
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and "retrying" not in record.getMessage()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from airflow import __version__ as airflow_version
-from packaging.version import Version
 
+from airflow_provider_wanxiang.compat import AIRFLOW_V_3_3_PLUS
 from airflow_provider_wanxiang.emulator import EmulatorServer
 from tests.airflow_runtime import run_dag, task_states, xcom
 
-HAS_TASK_STATE_STORE = Version(airflow_version) >= Version("3.3")
+HAS_TASK_STATE_STORE = AIRFLOW_V_3_3_PLUS
 
 
 @pytest.mark.parametrize("mode", ["deferred", "polled"])

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_wanxiang.client import ClientConfig, TaskStatus, WanxiangClient, build_edit_request
+from airflow_provider_wanxiang.compat import deserialize, serialize
 from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.exceptions import WanxiangTaskTimeoutError
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
-from airflow_provider_wanxiang.operators.wanxiang import finish_wait
 from airflow_provider_wanxiang.outcomes import TaskOutcome
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
+from airflow_provider_wanxiang.waiting import finish_wait
 from tests.images import png_data_uri
 from tests.integration.airflow.conftest import SECRET
 from tests.integration.forward_proxy import ForwardProxy
@@ -179,10 +180,6 @@ async def test_on_kill_of_a_running_task_does_not_raise(emulator: EmulatorServer
 
 
 def test_kwargs_round_trip_through_serde() -> None:
-    try:
-        from airflow.sdk.serde import deserialize, serialize
-    except ImportError:
-        from airflow.serialization.serde import deserialize, serialize  # type: ignore[no-redef]
     trigger = _trigger("abc", end_time=1_900_000_000.5)
     classpath, kwargs = trigger.serialize()
     restored = deserialize(serialize(kwargs))
