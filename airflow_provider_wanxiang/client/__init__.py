@@ -7,7 +7,7 @@ Layers, each in its own module:
 - :mod:`.models` — typed, immutable request and response values (and the edit's fingerprint);
 - :mod:`.protocol` — sans-IO, shared by both transports: the public face of request building
   (``_request_builders``) and response parsing (``_response_parsers``, ``_response_fields``);
-- :mod:`.errors` — the error tree keyed on the server ``code``;
+- :mod:`.errors` — the error tree (local vs remote); :mod:`.error_codes` — the server ``code`` → error class;
 - ``_text``, ``_headers`` — bounding quoted and server text; reading headers and ``Retry-After``;
 - :mod:`.retry` — the one retry policy (create is retried only when it cannot have been enqueued);
 - :mod:`.proxies` — which forward proxy a URL goes through, decided once for both transports;
@@ -36,6 +36,7 @@ from airflow_provider_wanxiang.client.endpoints import (
     validate_region,
     validate_workspace_id,
 )
+from airflow_provider_wanxiang.client.error_codes import error_from_response, is_retryable_by_resubmit
 from airflow_provider_wanxiang.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -54,8 +55,6 @@ from airflow_provider_wanxiang.client.errors import (
     WanxiangRemoteError,
     WanxiangValidationError,
     WanxiangWarning,
-    error_from_response,
-    is_retryable_by_resubmit,
 )
 from airflow_provider_wanxiang.client.images import (
     ImageInfo,

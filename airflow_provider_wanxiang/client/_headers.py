@@ -1,7 +1,7 @@
 """Reading response headers: a case-insensitive lookup and the server's ``Retry-After``.
 
 Part of reading an answer, kept in a leaf module (no imports from this package) because both the error
-builder (:func:`~airflow_provider_wanxiang.client.errors.error_from_response`, which records how long the
+builder (:func:`~airflow_provider_wanxiang.client.error_codes.error_from_response`, which records how long the
 server asked us to wait) and the retry policy's callers need it, and the error module must not import the
 response parsers that import it.
 """

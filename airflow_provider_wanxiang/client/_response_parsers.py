@@ -30,7 +30,8 @@ from airflow_provider_wanxiang.client._response_fields import (
     required_str,
 )
 from airflow_provider_wanxiang.client._text import server_text, shorten
-from airflow_provider_wanxiang.client.errors import MalformedResponseError, error_from_response
+from airflow_provider_wanxiang.client.error_codes import error_from_response
+from airflow_provider_wanxiang.client.errors import MalformedResponseError
 from airflow_provider_wanxiang.client.limits import BEIJING
 from airflow_provider_wanxiang.client.models import (
     CreatedTask,

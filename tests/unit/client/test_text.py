@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow_provider_wanxiang.client import errors
 from airflow_provider_wanxiang.client._text import server_text, shorten
-from airflow_provider_wanxiang.client.errors import error_from_response
+from airflow_provider_wanxiang.client.error_codes import error_from_response
 from airflow_provider_wanxiang.client.limits import MAX_SERVER_TEXT_CHARS
 
 
