@@ -20,6 +20,16 @@ TEAMMATE_API_KEY = "sk-emulator-teammate"
 OTHER_API_KEY = "sk-emulator-other"
 _ACCOUNT = "emulator-account"
 
+#: Knobs for tests that count requests rather than wait: edits finish at once with no run-time spread, and
+#: no rate or concurrency limit answers 429. ``wanxiang_emulator.configure(**UNLIMITED_INSTANT)``.
+UNLIMITED_INSTANT: dict[str, Any] = {
+    "task_seconds": 0.0,
+    "task_seconds_spread": 0.0,
+    "submit_rps": 0.0,
+    "query_qps": 0.0,
+    "max_concurrent": 1000,
+}
+
 
 class WanxiangEmulator(EmulatorServer):
     """A session emulator that can be put back to its starting point between (or within) tests."""

@@ -67,7 +67,11 @@ def wanxiang_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """
 
     def set_connection(
-        conn_id: str = "wanxiang_default", *, host: str | None = None, api_key: str | None = None, **extra: Any
+        conn_id: str = "wanxiang_default",
+        *,
+        host: str | None = None,
+        api_key: str | None = None,
+        **extra: Any,
     ) -> str:
         value = connection_json(host=host, api_key=api_key, **extra)
         monkeypatch.setenv(connection_env_var(conn_id), value)

@@ -13,22 +13,21 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
-from tests.conformance.sdk_helpers import png_bytes
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.images import png_bytes
 
 dashscope = pytest.importorskip("dashscope")
 
 
 @pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(
-        EmulatorConfig(port=0, task_seconds=0, api_keys=["sk-emulator", "sk-second"])
-    ) as server:
-        yield server
+def emulator(wanxiang_emulator: WanxiangEmulator) -> WanxiangEmulator:
+    """The shipped session emulator, fresh, with instant tasks (the SDK's ``wait`` polls every 1-5 s)."""
+    wanxiang_emulator.configure(task_seconds=0)
+    return wanxiang_emulator
 
 
 @pytest.fixture
-def sdk(emulator: EmulatorServer) -> Iterator[Any]:
+def sdk(emulator: WanxiangEmulator) -> Iterator[Any]:
     """The dashscope module pointed at the emulator (its global base URL restored afterwards)."""
     saved = dashscope.base_http_api_url
     dashscope.base_http_api_url = emulator.base_url

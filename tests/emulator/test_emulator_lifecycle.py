@@ -151,7 +151,10 @@ def test_unknown_other_account_and_expired_ids(emu: Emu) -> None:
     task_id = emu.create_ok()
     unknown = {"task_id": "0385dc79-5ff8-4d82-bcb6-000000000000", "task_status": "UNKNOWN"}
     assert emu.get(unknown["task_id"])["output"] == unknown
-    assert emu.get(task_id, key=emu.server.other_api_key)["output"] == {"task_id": task_id, "task_status": "UNKNOWN"}
+    assert emu.get(task_id, key=emu.server.other_api_key)["output"] == {
+        "task_id": task_id,
+        "task_status": "UNKNOWN",
+    }
     assert error_of(emu.cancel(task_id, key=emu.server.other_api_key))[1] == "UnsupportedOperation"
     assert emu.get(task_id)["output"]["task_status"] == "SUCCEEDED"
     emu.server.configure(time_offset=86400)  # a day later the id has expired
