@@ -54,8 +54,11 @@ def _wanxiang_emulator_session(pytestconfig: pytest.Config) -> Iterator[Wanxiang
     from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 
     task_seconds = float(pytestconfig.getini("wanxiang_emulator_task_seconds"))
-    with WanxiangEmulator(task_seconds) as server:
+    server = WanxiangEmulator(task_seconds).start()
+    try:
         yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def make_emu(wanxiang_emulator: WanxiangEmulator) -> Callable[..., Emu]:
 
 @pytest.fixture
 def emu(make_emu: Callable[..., Emu]) -> Emu:
-    """The instant-task emulator with default limits; keys ``api_key``, ``teammate_api_key``, ``other_api_key``."""
+    """Instant tasks, default limits; keys ``api_key``, ``teammate_api_key``, ``other_api_key``."""
     return make_emu()
 
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
+
 from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from tests.images import data_uri, png_bytes
 

@@ -59,7 +59,7 @@ def make_config(
 
 
 @pytest.fixture
-def config(emulator: EmulatorServer, sleeps: SleepRecorder) -> ClientConfig:
+def config(emulator: WanxiangEmulator, sleeps: SleepRecorder) -> ClientConfig:
     return make_config(emulator.base_url, sleeps)
 
 
