@@ -6,14 +6,13 @@ with the real service's: the SDK is the one independent implementation of the wi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.image_host import ImageHost
 from tests.images import png_bytes
 
 dashscope = pytest.importorskip("dashscope")
@@ -38,23 +37,6 @@ def sdk(emulator: WanxiangEmulator) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def image_url() -> Iterator[str]:
+def image_url(image_host: ImageHost) -> str:
     """A PNG served over plain HTTP on loopback (the 'public URL' input form)."""
-    body = png_bytes(1024, 768)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/catalogue/dress.png"
-    httpd.shutdown()
-    httpd.server_close()
+    return image_host.add("catalogue/dress.png", png_bytes(1024, 768))

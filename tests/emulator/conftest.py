@@ -1,20 +1,17 @@
-"""Fixtures for the emulator tests: the shipped ``wanxiang_emulator`` made fresh per test, an image server.
+"""Fixtures for the emulator tests: the shipped ``wanxiang_emulator``, made fresh per test with given knobs.
 
-Everything is real HTTP on 127.0.0.1: the session emulator in a background thread, and a tiny threaded HTTP
-server that plays "the public internet" for http(s) image inputs.
+Real HTTP on 127.0.0.1 (the server for http(s) image inputs is ``image_host``, in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
-from tests.emulator.emu_helpers import Emu, ImageHandler, ImageHost
+from tests.emulator.emu_helpers import Emu
 
 
 @pytest.fixture
@@ -35,15 +32,3 @@ def make_emu(wanxiang_emulator: WanxiangEmulator) -> Callable[..., Emu]:
 def emu(make_emu: Callable[..., Emu]) -> Emu:
     """Instant tasks, default limits; keys ``api_key``, ``teammate_api_key``, ``other_api_key``."""
     return make_emu()
-
-
-@pytest.fixture(scope="session")
-def image_host() -> Iterator[ImageHost]:
-    files: dict[str, tuple[int, bytes]] = {}
-    handler = type("Handler", (ImageHandler,), {"files": files})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield ImageHost(url=f"http://127.0.0.1:{httpd.server_address[1]}", files=files)
-    httpd.shutdown()
-    httpd.server_close()

@@ -1,4 +1,4 @@
-"""Helpers shared by the emulator tests: an ``Emu`` request wrapper and a loopback image host.
+"""Helpers shared by the emulator tests: an ``Emu`` request wrapper and the error-envelope reader.
 
 A uniquely named module (not ``conftest``) so test modules can import it without clashing with other
 directories' conftest files.
@@ -7,7 +7,6 @@ directories' conftest files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
@@ -85,30 +84,3 @@ def error_of(response: requests.Response) -> tuple[int, str, str]:
     assert set(body) == {"code", "message", "request_id"}, body
     assert len(body["request_id"]) == 36
     return response.status_code, body["code"], body["message"]
-
-
-class ImageHandler(BaseHTTPRequestHandler):
-    files: dict[str, tuple[int, bytes]] = {}
-
-    def do_GET(self) -> None:
-        status, body = self.files.get(self.path, (404, b"not found"))
-        self.send_response(status)
-        self.send_header("Content-Type", "image/png" if status == 200 else "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class ImageHost:
-    """Serves registered bytes at ``http://127.0.0.1:PORT/<name>``."""
-
-    url: str
-    files: dict[str, tuple[int, bytes]]
-
-    def add(self, name: str, data: bytes, status: int = 200) -> str:
-        self.files[f"/{name}"] = (status, data)
-        return f"{self.url}/{name}"

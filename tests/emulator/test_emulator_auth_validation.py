@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.emulator.emu_helpers import CREATE, MODEL, Emu, ImageHost, error_of
+from tests.emulator.emu_helpers import CREATE, MODEL, Emu, error_of
+from tests.image_host import ImageHost
 from tests.images import MIME, data_uri, image_bytes, png_bytes
 
 PIXELS = (
