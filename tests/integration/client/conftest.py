@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -100,15 +101,18 @@ class AsyncFacade:
         self._loop.close()
 
 
-def open_client(kind: str, config: ClientConfig) -> Any:
-    return WanxiangClient(config) if kind == "sync" else AsyncFacade(config)
+@contextmanager
+def open_client(kind: str, config: ClientConfig) -> Iterator[Any]:
+    """The ``"sync"`` client or the async one behind :class:`AsyncFacade`, closed when the block ends."""
+    opened = WanxiangClient(config) if kind == "sync" else AsyncFacade(config)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture(params=["sync", "async"])
 def any_client(request: pytest.FixtureRequest, config: ClientConfig) -> Iterator[Any]:
     """The sync client, then the async one: every scenario runs against both transports."""
-    opened = open_client(request.param, config)
-    try:
+    with open_client(request.param, config) as opened:
         yield opened
-    finally:
-        opened.close()
