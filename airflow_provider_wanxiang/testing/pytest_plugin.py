@@ -39,7 +39,7 @@ from airflow_provider_wanxiang.testing.connection import connection_env_var, con
 if TYPE_CHECKING:
     from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 
-API_KEY = "sk-emulator"
+API_KEY = "sk-emulator"  # = testing.emulator.API_KEY, kept here so importing the plugin stays cheap
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
