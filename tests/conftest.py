@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.image_host import ImageHost, serving_images
 
 _HOME = Path(tempfile.mkdtemp(prefix="wanxiang-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)
@@ -35,3 +38,10 @@ for _var in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's Airflow home (DB, logs, copied DAGs) so runs do not pile up in the temp dir."""
     shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def image_host() -> Iterator[ImageHost]:
+    """Loopback server for http(s) image inputs: ``image_host.add(name, data[, status])`` gives the URL."""
+    with serving_images() as host:
+        yield host

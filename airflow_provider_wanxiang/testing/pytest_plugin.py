@@ -16,7 +16,12 @@ resets its tasks, statistics and knobs before each test. Tune it with ini option
 - ``wanxiang_emulator_conn_id`` — the connection id to set (default ``wanxiang_default``).
 
 Per test, change knobs with ``wanxiang_emulator.configure(...)`` or inject faults with
-``wanxiang_emulator.inject_faults(...)``; both are undone by the next test's reset.
+``wanxiang_emulator.inject_faults(...)``; both are undone by the next test's reset. The fixture's value is
+a :class:`~airflow_provider_wanxiang.testing.emulator.WanxiangEmulator` (an ``EmulatorServer`` with a
+second key of the same account, a key of another account and ``restore()``).
+
+``wanxiang_connection(conn_id=..., host=..., api_key=..., **extra)`` sets any other Wanxiang connection for
+one test (a proxy, a region, a server of your own), without writing the JSON by hand.
 
 Imports of the emulator are deferred to the fixture, so the plugin costs nothing in test runs that do not
 use it.
@@ -24,16 +29,17 @@ use it.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.connection import connection_env_var, connection_json
 
-API_KEY = "sk-emulator"
+if TYPE_CHECKING:
+    from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+
+API_KEY = "sk-emulator"  # = testing.emulator.API_KEY, kept here so importing the plugin stays cheap
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,31 +50,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def _wanxiang_emulator_session(
-    pytestconfig: pytest.Config,
-) -> Iterator[tuple[EmulatorServer, dict[str, Any]]]:
-    from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
-    from airflow_provider_wanxiang.emulator.config import LIVE_KNOBS
+def _wanxiang_emulator_session(pytestconfig: pytest.Config) -> Iterator[WanxiangEmulator]:
+    from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 
     task_seconds = float(pytestconfig.getini("wanxiang_emulator_task_seconds"))
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[API_KEY], task_seconds=task_seconds)) as server:
-        knobs = {name: value for name, value in server.configure().items() if name in LIVE_KNOBS}
-        yield server, knobs  # the knobs every test starts from
+    server = WanxiangEmulator(task_seconds).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def wanxiang_connection(monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """Set a Wanxiang connection for this test: ``wanxiang_connection(host=..., api_key=..., **extra)``.
+
+    ``conn_id`` defaults to ``wanxiang_default``; ``extra`` holds the connection's extra fields (``proxy``,
+    ``region``, ``workspace_id``, ...). Returns the JSON it set; the variable is removed after the test.
+    """
+
+    def set_connection(
+        conn_id: str = "wanxiang_default",
+        *,
+        host: str | None = None,
+        api_key: str | None = None,
+        **extra: Any,
+    ) -> str:
+        value = connection_json(host=host, api_key=api_key, **extra)
+        monkeypatch.setenv(connection_env_var(conn_id), value)
+        return value
+
+    return set_connection
 
 
 @pytest.fixture
 def wanxiang_emulator(
-    _wanxiang_emulator_session: tuple[EmulatorServer, dict[str, Any]],
+    _wanxiang_emulator_session: WanxiangEmulator,
     pytestconfig: pytest.Config,
-    monkeypatch: pytest.MonkeyPatch,
-) -> EmulatorServer:
+    wanxiang_connection: Callable[..., str],
+) -> WanxiangEmulator:
     """A running emulator with a fresh state, and the Wanxiang connection pointing at it."""
-    server, initial_knobs = _wanxiang_emulator_session
-    server.reset()
-    server.configure(**initial_knobs)
-    conn_id = str(pytestconfig.getini("wanxiang_emulator_conn_id"))
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_{conn_id.upper()}",
-        json.dumps({"conn_type": "wanxiang", "password": API_KEY, "host": server.url}),
+    server = _wanxiang_emulator_session
+    server.restore()
+    wanxiang_connection(
+        str(pytestconfig.getini("wanxiang_emulator_conn_id")), host=server.url, api_key=server.api_key
     )
     return server

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
-from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.emulator.imaging import default_output_size
-from tests.conformance.sdk_helpers import png_bytes
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.images import data_uri, image_bytes, open_image, png_bytes
 
 pytestmark = pytest.mark.conformance
 
 MODEL = "wan2.5-i2i-preview"
 
 
-def submit(sdk: Any, emulator: EmulatorServer, images: list[str], **kwargs: Any) -> Any:
+def submit(sdk: Any, emulator: WanxiangEmulator, images: list[str], **kwargs: Any) -> Any:
     kwargs.setdefault("prompt", "Change the dress to a vintage lace dress")
     kwargs.setdefault("n", 1)
     return sdk.ImageSynthesis.async_call(model=MODEL, images=images, api_key=emulator.api_key, **kwargs)
@@ -29,13 +26,12 @@ def submit(sdk: Any, emulator: EmulatorServer, images: list[str], **kwargs: Any)
 def assert_png(url: str, size: tuple[int, int] | None = None) -> None:
     response = requests.get(url, timeout=30)
     assert response.status_code == 200
-    image = Image.open(io.BytesIO(response.content))
-    assert image.format == "PNG"
+    image = open_image(response.content)
     if size is not None:
         assert image.size == size
 
 
-def test_http_url_async_call_and_wait(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_http_url_async_call_and_wait(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     created = submit(sdk, emulator, [image_url], n=2, seed=1234, size="1280*720", watermark=True)
     assert created.status_code == 200, created
     assert created.output.task_status == "PENDING"
@@ -51,8 +47,8 @@ def test_http_url_async_call_and_wait(sdk: Any, emulator: EmulatorServer, image_
         assert_png(item.url, (1280, 720))
 
 
-def test_data_uri_input(sdk: Any, emulator: EmulatorServer) -> None:
-    uri = "data:image/png;base64," + base64.b64encode(png_bytes(600, 900)).decode()
+def test_data_uri_input(sdk: Any, emulator: WanxiangEmulator) -> None:
+    uri = data_uri(png_bytes(600, 900))
     result = sdk.ImageSynthesis.call(
         model=MODEL, prompt="make it autumn", images=[uri], n=1, api_key=emulator.api_key, prompt_extend=False
     )
@@ -61,10 +57,10 @@ def test_data_uri_input(sdk: Any, emulator: EmulatorServer) -> None:
     assert_png(result.output.results[0].url)
 
 
-def test_file_input_goes_through_temp_upload(sdk: Any, emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_file_input_goes_through_temp_upload(sdk: Any, emulator: WanxiangEmulator, tmp_path: Path) -> None:
     first, second = tmp_path / "person.png", tmp_path / "scene.jpg"
     first.write_bytes(png_bytes(700, 700, (200, 30, 30)))
-    Image.new("RGB", (1200, 600), (10, 150, 60)).save(second, "JPEG")
+    second.write_bytes(image_bytes("JPEG", 1200, 600))
     created = submit(sdk, emulator, [f"file://{first}", str(second)], prompt="put the person into the scene")
     assert created.status_code == 200, created
     result = sdk.ImageSynthesis.wait(created, api_key=emulator.api_key)
@@ -74,7 +70,7 @@ def test_file_input_goes_through_temp_upload(sdk: Any, emulator: EmulatorServer,
     assert (stats["upload_policies"], stats["uploads"], stats["tasks_created"]) == (1, 2, 1)
 
 
-def test_fetch_cancel_and_list(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_fetch_cancel_and_list(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     slow = submit(sdk, emulator, [image_url], prompt="slow one [seconds:60]")
     fetched = sdk.ImageSynthesis.fetch(slow, api_key=emulator.api_key)
     assert fetched.status_code == 200 and fetched.output.task_status == "PENDING"
@@ -106,7 +102,7 @@ def test_fetch_cancel_and_list(sdk: Any, emulator: EmulatorServer, image_url: st
     assert by_region.output["total"] == 2
     assert sdk.ImageSynthesis.list(api_key=emulator.api_key, region="eu-central-1").output["total"] == 0
 
-    hidden = sdk.ImageSynthesis.fetch(done.output.task_id, api_key="sk-second")
+    hidden = sdk.ImageSynthesis.fetch(done.output.task_id, api_key=emulator.other_api_key)
     assert hidden.output.task_status == "UNKNOWN"
 
 
@@ -132,7 +128,7 @@ def test_fetch_cancel_and_list(sdk: Any, emulator: EmulatorServer, image_url: st
 )
 def test_create_errors(
     sdk: Any,
-    emulator: EmulatorServer,
+    emulator: WanxiangEmulator,
     image_url: str,
     kwargs: dict[str, Any],
     status: int,
@@ -150,7 +146,7 @@ def test_create_errors(
         assert response.message == message
 
 
-def test_failed_and_partial_tasks(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_failed_and_partial_tasks(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     failed = sdk.ImageSynthesis.wait(
         submit(sdk, emulator, [image_url], prompt="x [fail:InternalError.Algo]"), api_key=emulator.api_key
     )
@@ -167,7 +163,7 @@ def test_failed_and_partial_tasks(sdk: Any, emulator: EmulatorServer, image_url:
     assert partial.output.results[1].url == ""
 
 
-def test_wait_rides_out_503_while_polling(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_wait_rides_out_503_while_polling(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     created = submit(sdk, emulator, [image_url])
     emulator.inject_faults("get", [{"status": 503}])
     result = sdk.ImageSynthesis.wait(created, api_key=emulator.api_key)
@@ -177,7 +173,7 @@ def test_wait_rides_out_503_while_polling(sdk: Any, emulator: EmulatorServer, im
 
 
 def test_sdk_resends_create_after_a_dropped_connection(
-    sdk: Any, emulator: EmulatorServer, image_url: str
+    sdk: Any, emulator: WanxiangEmulator, image_url: str
 ) -> None:
     """Documents the duplicate-submit hazard: the SDK retries once on a dropped connection, so a drop
     *after* the server stored the task yields two paid tasks. Our provider must not do the same."""
@@ -187,7 +183,7 @@ def test_sdk_resends_create_after_a_dropped_connection(
     assert emulator.stats()["tasks_created"] == 2
 
 
-def test_old_sdk_path_misuse(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_old_sdk_path_misuse(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     """Forcing the text2image task (what SDKs < 1.25.2 did) gets the documented URL error."""
     response = sdk.ImageSynthesis.async_call(
         model=MODEL, prompt="x", images=[image_url], api_key=emulator.api_key, task="text2image"
@@ -199,7 +195,7 @@ def test_old_sdk_path_misuse(sdk: Any, emulator: EmulatorServer, image_url: str)
     )
 
 
-def test_sync_call_is_refused(sdk: Any, emulator: EmulatorServer, image_url: str) -> None:
+def test_sync_call_is_refused(sdk: Any, emulator: WanxiangEmulator, image_url: str) -> None:
     response = sdk.ImageSynthesis.sync_call(
         model=MODEL, prompt="x", images=[image_url], api_key=emulator.api_key
     )

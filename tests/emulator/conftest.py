@@ -1,53 +1,34 @@
-"""Fixtures for the emulator tests: a fresh emulator per test and a loopback image server.
+"""Fixtures for the emulator tests: the shipped ``wanxiang_emulator``, made fresh per test with given knobs.
 
-Everything is real HTTP on 127.0.0.1: the emulator in a background thread, and a tiny threaded HTTP
-server that plays "the public internet" for http(s) image inputs.
+Real HTTP on 127.0.0.1 (the server for http(s) image inputs is ``image_host``, in tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
-from tests.emulator.emu_helpers import Emu, ImageHandler, ImageHost
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.emulator.emu_helpers import Emu
 
 
 @pytest.fixture
-def make_emu() -> Iterator[Any]:
-    """Factory for emulators with custom knobs; all are stopped at the end of the test."""
-    servers: list[EmulatorServer] = []
+def make_emu(wanxiang_emulator: WanxiangEmulator) -> Callable[..., Emu]:
+    """Put the session emulator back to its start with these live knobs (and instant tasks by default).
+
+    Calling it again within a test starts afresh (tasks, counters, seeds), as a new emulator would.
+    """
 
     def make(**knobs: Any) -> Emu:
-        knobs.setdefault("port", 0)
-        knobs.setdefault("task_seconds", 0)
-        server = EmulatorServer(EmulatorConfig(**knobs)).start()
-        servers.append(server)
-        return Emu(server)
+        wanxiang_emulator.restore(**{"task_seconds": 0, **knobs})
+        return Emu(wanxiang_emulator)
 
-    yield make
-    for server in servers:
-        server.stop()
+    return make
 
 
 @pytest.fixture
-def emu(make_emu: Any) -> Emu:
-    """An instant-task emulator with default limits and two unrelated keys."""
-    result: Emu = make_emu(api_keys=["sk-emulator", "sk-other"])
-    return result
-
-
-@pytest.fixture(scope="session")
-def image_host() -> Iterator[ImageHost]:
-    files: dict[str, tuple[int, bytes]] = {}
-    handler = type("Handler", (ImageHandler,), {"files": files})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield ImageHost(url=f"http://127.0.0.1:{httpd.server_address[1]}", files=files)
-    httpd.shutdown()
-    httpd.server_close()
+def emu(make_emu: Callable[..., Emu]) -> Emu:
+    """Instant tasks, default limits; keys ``api_key``, ``teammate_api_key``, ``other_api_key``."""
+    return make_emu()

@@ -1,4 +1,4 @@
-"""Helpers shared by the emulator tests: image makers, an ``Emu`` request wrapper, a loopback image host.
+"""Helpers shared by the emulator tests: an ``Emu`` request wrapper and the error-envelope reader.
 
 A uniquely named module (not ``conftest``) so test modules can import it without clashing with other
 directories' conftest files.
@@ -6,45 +6,23 @@ directories' conftest files.
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import requests
-from PIL import Image
 
-from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.images import data_uri, png_bytes
 
 CREATE = "/services/aigc/image2image/image-synthesis"
 MODEL = "wan2.5-i2i-preview"
-
-
-def png_bytes(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (200, 80, 40)) -> bytes:
-    """A small PNG with a gradient-free but coloured body and a marker square (cheap to encode)."""
-    image = Image.new("RGB", (width, height), colour)
-    image.paste((20, 20, 220), (width // 4, height // 4, width // 2, height // 2))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def data_uri(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def decode_png(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    assert image.format == "PNG"
-    return image
 
 
 @dataclass
 class Emu:
     """A running emulator plus request helpers bound to its first key."""
 
-    server: EmulatorServer
+    server: WanxiangEmulator
     session: requests.Session = field(default_factory=requests.Session)
 
     @property
@@ -106,30 +84,3 @@ def error_of(response: requests.Response) -> tuple[int, str, str]:
     assert set(body) == {"code", "message", "request_id"}, body
     assert len(body["request_id"]) == 36
     return response.status_code, body["code"], body["message"]
-
-
-class ImageHandler(BaseHTTPRequestHandler):
-    files: dict[str, tuple[int, bytes]] = {}
-
-    def do_GET(self) -> None:
-        status, body = self.files.get(self.path, (404, b"not found"))
-        self.send_response(status)
-        self.send_header("Content-Type", "image/png" if status == 200 else "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class ImageHost:
-    """Serves registered bytes at ``http://127.0.0.1:PORT/<name>``."""
-
-    url: str
-    files: dict[str, tuple[int, bytes]]
-
-    def add(self, name: str, data: bytes, status: int = 200) -> str:
-        self.files[f"/{name}"] = (status, data)
-        return f"{self.url}/{name}"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
-from tests.emulator.emu_helpers import CREATE, MODEL, Emu, ImageHost, data_uri, error_of, png_bytes
+from tests.emulator.emu_helpers import CREATE, MODEL, Emu, error_of
+from tests.image_host import ImageHost
+from tests.images import MIME, data_uri, image_bytes, png_bytes
 
 PIXELS = (
     'Parameter "parameters.size" must have a total pixel count in [589824, 1638400] (768*768 to 1280*1280), '
@@ -141,19 +141,13 @@ def test_boundary_sizes_are_accepted(emu: Emu, size: str) -> None:
     assert emu.create_raw(body(size=size)).status_code == 200
 
 
-def _encoded(fmt: str, size: tuple[int, int], mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, (10, 200, 30)).save(out, fmt)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("image", "message"),
     [
         (data_uri(png_bytes(383, 500)), "The image size is not supported for the data inspection."),
         (data_uri(png_bytes(5001, 400)), "The image size is not supported for the data inspection."),
         (
-            data_uri(_encoded("GIF", (400, 400)), "image/png"),
+            data_uri(image_bytes("GIF", 400, 400), "image/png"),
             "The media format is not supported or incorrect for the data inspection.",
         ),
         (
@@ -175,8 +169,7 @@ def test_image_content_errors(emu: Emu, image: str, message: str) -> None:
 @pytest.mark.parametrize("fmt", ["JPEG", "BMP", "WEBP", "PNG"])
 def test_all_documented_formats_and_alpha_are_accepted(emu: Emu, fmt: str) -> None:
     mode = "RGBA" if fmt in ("PNG", "WEBP") else "RGB"
-    mime = {"JPEG": "image/jpeg", "BMP": "image/bmp", "WEBP": "image/webp", "PNG": "image/png"}[fmt]
-    response = emu.create_raw(body([data_uri(_encoded(fmt, (384, 5000 // 10), mode), mime)]))
+    response = emu.create_raw(body([data_uri(image_bytes(fmt, 384, 5000 // 10, mode=mode), MIME[fmt])]))
     assert response.status_code == 200, response.text
 
 

@@ -151,8 +151,11 @@ def test_unknown_other_account_and_expired_ids(emu: Emu) -> None:
     task_id = emu.create_ok()
     unknown = {"task_id": "0385dc79-5ff8-4d82-bcb6-000000000000", "task_status": "UNKNOWN"}
     assert emu.get(unknown["task_id"])["output"] == unknown
-    assert emu.get(task_id, key="sk-other")["output"] == {"task_id": task_id, "task_status": "UNKNOWN"}
-    assert error_of(emu.cancel(task_id, key="sk-other"))[1] == "UnsupportedOperation"
+    assert emu.get(task_id, key=emu.server.other_api_key)["output"] == {
+        "task_id": task_id,
+        "task_status": "UNKNOWN",
+    }
+    assert error_of(emu.cancel(task_id, key=emu.server.other_api_key))[1] == "UnsupportedOperation"
     assert emu.get(task_id)["output"]["task_status"] == "SUCCEEDED"
     emu.server.configure(time_offset=86400)  # a day later the id has expired
     assert emu.get(task_id)["output"] == {"task_id": task_id, "task_status": "UNKNOWN"}
@@ -167,10 +170,10 @@ def test_short_task_ttl(make_emu: Any) -> None:
 
 
 def test_keys_of_one_account_share_tasks(make_emu: Any) -> None:
-    emu = make_emu(api_keys=["sk-a", "sk-b", "sk-c"], key_accounts={"sk-a": "acct", "sk-b": "acct"})
-    task_id = emu.create_ok(key="sk-a")
-    assert emu.get(task_id, key="sk-b")["output"]["task_status"] == "SUCCEEDED"
-    assert emu.get(task_id, key="sk-c")["output"]["task_status"] == "UNKNOWN"
+    emu = make_emu()
+    task_id = emu.create_ok(key=emu.server.api_key)
+    assert emu.get(task_id, key=emu.server.teammate_api_key)["output"]["task_status"] == "SUCCEEDED"
+    assert emu.get(task_id, key=emu.server.other_api_key)["output"]["task_status"] == "UNKNOWN"
 
 
 def test_run_times_are_reproducible_per_seed_and_spread_around_the_median(make_emu: Any) -> None:

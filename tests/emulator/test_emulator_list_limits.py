@@ -19,12 +19,12 @@ def list_time(epoch: float) -> str:
 
 
 def test_list_shape_and_filters(make_emu: Any) -> None:
-    emu = make_emu(api_keys=["sk-emulator", "sk-other"], submit_rps=0)
+    emu = make_emu(submit_rps=0)
     before_ms = int(time.time() * 1000)
     done = emu.create_ok()
     failed = emu.create_ok(prompt="[fail:InternalError]")
     pending = emu.create_ok(prompt="[seconds:60]")
-    emu.create_ok(key="sk-other")
+    emu.create_ok(key=emu.server.other_api_key)
     response = emu.list()
     assert response.status_code == 200
     body = response.json()
@@ -87,10 +87,10 @@ def test_submit_rate_limit(make_emu: Any) -> None:
 
 
 def test_rate_limit_is_per_account(make_emu: Any) -> None:
-    emu = make_emu(api_keys=["sk-a", "sk-b"], submit_rps=1)
-    assert emu.create(key="sk-a").status_code == 200
-    assert emu.create(key="sk-a").status_code == 429
-    assert emu.create(key="sk-b").status_code == 200
+    emu = make_emu(submit_rps=1)
+    assert emu.create(key=emu.server.api_key).status_code == 200
+    assert emu.create(key=emu.server.api_key).status_code == 429
+    assert emu.create(key=emu.server.other_api_key).status_code == 200
 
 
 def test_concurrency_limit_rejects_and_frees_on_cancel(make_emu: Any) -> None:
@@ -180,26 +180,27 @@ def test_queue_mode_schedule_is_fifo_within_the_limit(make_emu: Any) -> None:
 
 def test_list_filters_by_api_key_id_and_region(make_emu: Any) -> None:
     # Two keys of one account: the account sees both keys' tasks, api_key_id singles out one key's.
-    emu = make_emu(api_keys=["sk-a1", "sk-a2"], key_accounts={"sk-a1": "acct", "sk-a2": "acct"}, submit_rps=0)
-    first = emu.create_ok(key="sk-a1")
-    second = emu.create_ok(key="sk-a2")
-    everything = emu.list(key="sk-a1").json()
+    emu = make_emu(submit_rps=0)
+    key, teammate = emu.server.api_key, emu.server.teammate_api_key
+    first = emu.create_ok(key=key)
+    second = emu.create_ok(key=teammate)
+    everything = emu.list(key=key).json()
     key_ids = {row["task_id"]: row["api_key_id"] for row in everything["data"]}
     assert set(key_ids) == {first, second} and key_ids[first] != key_ids[second]
 
-    only_first = emu.list(key="sk-a1", api_key_id=key_ids[first]).json()
+    only_first = emu.list(key=key, api_key_id=key_ids[first]).json()
     assert [row["task_id"] for row in only_first["data"]] == [first]
     assert only_first["total"] == 1
-    only_second = emu.list(key="sk-a1", api_key_id=key_ids[second]).json()
+    only_second = emu.list(key=key, api_key_id=key_ids[second]).json()
     assert [row["task_id"] for row in only_second["data"]] == [second]
-    assert emu.list(key="sk-a1", api_key_id="999999").json()["total"] == 0
+    assert emu.list(key=key, api_key_id="999999").json()["total"] == 0
 
     region = everything["data"][0]["region"]
-    assert emu.list(key="sk-a1", region=region).json()["total"] == 2
-    elsewhere = emu.list(key="sk-a1", region="cn-beijing" if region != "cn-beijing" else "cn-hongkong")
+    assert emu.list(key=key, region=region).json()["total"] == 2
+    elsewhere = emu.list(key=key, region="cn-beijing" if region != "cn-beijing" else "cn-hongkong")
     assert elsewhere.status_code == 200
     assert (elsewhere.json()["total"], elsewhere.json()["data"]) == (0, [])
-    both = emu.list(key="sk-a1", region=region, api_key_id=key_ids[second]).json()
+    both = emu.list(key=key, region=region, api_key_id=key_ids[second]).json()
     assert [row["task_id"] for row in both["data"]] == [second]
 
 

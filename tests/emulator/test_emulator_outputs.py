@@ -13,7 +13,8 @@ import requests
 
 from airflow_provider_wanxiang.emulator import views
 from airflow_provider_wanxiang.emulator.imaging import default_output_size
-from tests.emulator.emu_helpers import Emu, data_uri, decode_png, png_bytes
+from tests.emulator.emu_helpers import Emu
+from tests.images import data_uri, open_image, png_bytes
 
 
 def result_urls(emu: Emu, task_id: str) -> list[str]:
@@ -32,7 +33,7 @@ def download(url: str) -> bytes:
 
 def test_explicit_size(emu: Emu) -> None:
     (url,) = result_urls(emu, emu.create_ok(size="1024*768"))
-    assert decode_png(download(url)).size == (1024, 768)
+    assert open_image(download(url)).size == (1024, 768)
     query = parse_qs(urlsplit(url).query)
     assert set(query) == {"Expires", "OSSAccessKeyId", "Signature"}
     assert abs(int(query["Expires"][0]) - (time.time() + 86400)) < 5
@@ -41,12 +42,12 @@ def test_explicit_size(emu: Emu) -> None:
 def test_default_size_follows_the_last_input(emu: Emu) -> None:
     wide, tall = data_uri(png_bytes(1600, 900)), data_uri(png_bytes(500, 1000))
     (url,) = result_urls(emu, emu.create_ok(images=[wide, tall]))
-    width, height = decode_png(download(url)).size
+    width, height = open_image(download(url)).size
     assert (width, height) == default_output_size((500, 1000))
     assert abs(width / height - 0.5) < 0.02
     assert 0.97 * 1280 * 1280 <= width * height <= 1280 * 1280
     (url2,) = result_urls(emu, emu.create_ok(images=[tall, wide]))
-    assert decode_png(download(url2)).size == default_output_size((1600, 900))
+    assert open_image(download(url2)).size == default_output_size((1600, 900))
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_fusion_uses_every_input(emu: Emu) -> None:
     single = download(result_urls(emu, emu.create_ok(images=[red], seed=1, size="1024*1024"))[0])
     fused = download(result_urls(emu, emu.create_ok(images=[red, green, blue], seed=1, size="1024*1024"))[0])
     assert single != fused
-    image = decode_png(fused).convert("RGB")
+    image = open_image(fused).convert("RGB")
     colours = image.getcolors(maxcolors=1 << 20) or []
     greenish = sum(count for count, (r, g, b) in colours if g > 150 and r < 100 and b < 100)
     bluish = sum(count for count, (r, g, b) in colours if b > 150 and r < 100 and g < 100)

@@ -6,7 +6,8 @@ from typing import Any
 
 import requests
 
-from tests.emulator.emu_helpers import Emu, decode_png, error_of, png_bytes
+from tests.emulator.emu_helpers import Emu, error_of
+from tests.images import open_image, png_bytes
 
 MODEL = "wan2.5-i2i-preview"
 
@@ -78,19 +79,19 @@ def test_upload_then_create_with_oss_url(emu: Emu) -> None:
     task_id = emu.create_ok(images=[oss_url], headers={"X-DashScope-OssResourceResolve": "enable"})
     url = emu.get(task_id)["output"]["results"][0]["url"]
     png = requests.get(url, timeout=10).content
-    assert decode_png(png).size == (1568, 1040)  # default size follows the uploaded 3:2 image
+    assert open_image(png).size == (1568, 1040)  # default size follows the uploaded 3:2 image
     stats = emu.server.stats()
     assert (stats["upload_policies"], stats["uploads"]) == (1, 1)
 
 
 def test_oss_objects_are_bound_to_account_and_model(emu: Emu) -> None:
-    policy = get_policy(emu, key="sk-other")
+    policy = get_policy(emu, key=emu.server.other_api_key)
     assert upload(policy, "dog.png", png_bytes()).status_code == 200
     oss_url = f"oss://{policy['upload_dir']}/dog.png"
     resolve = {"X-DashScope-OssResourceResolve": "enable"}
     foreign = emu.create(images=[oss_url], headers=resolve)
     assert error_of(foreign) == (400, "InvalidParameter", "Failed to download multimodal content.")
-    assert emu.create(images=[oss_url], key="sk-other", headers=resolve).status_code == 200
+    assert emu.create(images=[oss_url], key=emu.server.other_api_key, headers=resolve).status_code == 200
     other_model = get_policy(emu, model="qwen-vl-max")
     assert upload(other_model, "x.png", png_bytes()).status_code == 200
     wrong_model = emu.create(images=[f"oss://{other_model['upload_dir']}/x.png"], headers=resolve)

@@ -1,4 +1,4 @@
-"""One emulator per test module, real HTTP on loopback, and clients that never really sleep.
+"""The shipped ``wanxiang_emulator`` (real HTTP on loopback) at a fast baseline, and clients that never sleep.
 
 Every retry wait goes through the policy's injected ``sleep``/``async_sleep``, which record the delay and
 return at once: tests assert the delays the client *chose* (e.g. a ``Retry-After``) without waiting them.
@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.client import AsyncWanxiangClient, ClientConfig, RetryPolicy, WanxiangClient
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import API_KEY, UNLIMITED_INSTANT, WanxiangEmulator
+from airflow_provider_wanxiang.testing.emulator import OTHER_API_KEY as OTHER_KEY
 
-API_KEY = "sk-client-integration-secret-7f3a"
-OTHER_KEY = "sk-client-integration-other-key"
-
-#: Knobs restored before every test: instant tasks and no rate limits, so tests are fast and independent.
-BASELINE: dict[str, Any] = {
-    "task_seconds": 0.0,
-    "task_seconds_spread": 0.0,
-    "pending_fraction": 0.1,
-    "submit_rps": 0.0,
-    "query_qps": 0.0,
-    "max_concurrent": 1000,
-    "fault_rate": 0.0,
-    "retry_after": None,
-    "time_offset": 0.0,
-    "latency": 0.0,
-}
+__all__ = ["API_KEY", "OTHER_KEY"]
 
 
 class SleepRecorder:
@@ -46,17 +33,11 @@ class SleepRecorder:
         self.delays.append(seconds)
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    config = EmulatorConfig(port=0, api_keys=[API_KEY, OTHER_KEY], **BASELINE)
-    with EmulatorServer(config) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def clean_emulator(emulator: EmulatorServer) -> None:
-    emulator.reset()
-    emulator.configure(**BASELINE)
+@pytest.fixture
+def emulator(wanxiang_emulator: WanxiangEmulator) -> WanxiangEmulator:
+    """The session emulator, fresh, with instant tasks and no rate limits."""
+    wanxiang_emulator.configure(**UNLIMITED_INSTANT)
+    return wanxiang_emulator
 
 
 @pytest.fixture
@@ -79,7 +60,7 @@ def make_config(
 
 
 @pytest.fixture
-def config(emulator: EmulatorServer, sleeps: SleepRecorder) -> ClientConfig:
+def config(emulator: WanxiangEmulator, sleeps: SleepRecorder) -> ClientConfig:
     return make_config(emulator.base_url, sleeps)
 
 
@@ -120,15 +101,18 @@ class AsyncFacade:
         self._loop.close()
 
 
-def open_client(kind: str, config: ClientConfig) -> Any:
-    return WanxiangClient(config) if kind == "sync" else AsyncFacade(config)
+@contextmanager
+def open_client(kind: str, config: ClientConfig) -> Iterator[Any]:
+    """The ``"sync"`` client or the async one behind :class:`AsyncFacade`, closed when the block ends."""
+    opened = WanxiangClient(config) if kind == "sync" else AsyncFacade(config)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @pytest.fixture(params=["sync", "async"])
 def any_client(request: pytest.FixtureRequest, config: ClientConfig) -> Iterator[Any]:
     """The sync client, then the async one: every scenario runs against both transports."""
-    opened = open_client(request.param, config)
-    try:
+    with open_client(request.param, config) as opened:
         yield opened
-    finally:
-        opened.close()

@@ -103,11 +103,8 @@ def test_another_accounts_task_is_unknown(
     any_client: Any, emulator: EmulatorServer, sleeps: SleepRecorder
 ) -> None:
     created = any_client.create_task(edit("mine"))
-    other = open_client("sync", make_config(emulator.base_url, sleeps, api_key=OTHER_KEY))
-    try:
+    with open_client("sync", make_config(emulator.base_url, sleeps, api_key=OTHER_KEY)) as other:
         assert other.get_task(created.task_id).status is TaskStatus.UNKNOWN
-    finally:
-        other.close()
 
 
 def test_cancel_pending_task(any_client: Any, emulator: EmulatorServer) -> None:
@@ -157,12 +154,9 @@ def test_wrong_key_is_an_authentication_error_that_names_no_key(
 ) -> None:
     wrong = "sk-wrong-key-do-not-print-0000"
     for kind in ("sync", "async"):
-        client = open_client(kind, make_config(emulator.base_url, sleeps, api_key=wrong))
-        try:
-            with pytest.raises(AuthenticationError) as info:
-                client.get_task("t")
-        finally:
-            client.close()
+        config = make_config(emulator.base_url, sleeps, api_key=wrong)
+        with open_client(kind, config) as client, pytest.raises(AuthenticationError) as info:
+            client.get_task("t")
         err = info.value
         assert (err.code, err.http_status) == ("InvalidApiKey", 401)
         assert err.request_id
@@ -192,11 +186,8 @@ def test_upload_file_then_create_with_the_oss_url(any_client: Any, emulator: Emu
 
 
 def test_workspace_header_is_accepted(emulator: EmulatorServer, sleeps: SleepRecorder) -> None:
-    client = open_client("sync", make_config(emulator.base_url, sleeps, workspace_id="ws-123"))
-    try:
+    with open_client("sync", make_config(emulator.base_url, sleeps, workspace_id="ws-123")) as client:
         assert client.create_task(edit("in a workspace")).task_id
-    finally:
-        client.close()
 
 
 def test_a_netrc_entry_for_the_host_does_not_replace_the_api_key(

@@ -144,12 +144,9 @@ def test_create_is_not_retried_after_a_read_timeout(
     kind: str, emulator: EmulatorServer, sleeps: SleepRecorder
 ) -> None:
     emulator.inject_faults("create", [{"delay": 0.6}])
-    client = open_client(kind, make_config(emulator.base_url, sleeps, timeout=(2.0, 0.2)))
-    try:
-        with pytest.raises(TransportError) as info:
-            client.create_task(EDIT)
-    finally:
-        client.close()
+    config = make_config(emulator.base_url, sleeps, timeout=(2.0, 0.2))
+    with open_client(kind, config) as client, pytest.raises(TransportError) as info:
+        client.create_task(EDIT)
     assert info.value.request_sent is True
     assert sleeps.delays == []
     time.sleep(0.6)  # let the server finish with the abandoned request
@@ -159,11 +156,8 @@ def test_create_is_not_retried_after_a_read_timeout(
 def test_get_is_retried_after_a_read_timeout(emulator: EmulatorServer, sleeps: SleepRecorder) -> None:
     for kind in ("sync", "async"):
         emulator.inject_faults("get", [{"delay": 0.5}])
-        client = open_client(kind, make_config(emulator.base_url, sleeps, timeout=(2.0, 0.2)))
-        try:
+        with open_client(kind, make_config(emulator.base_url, sleeps, timeout=(2.0, 0.2))) as client:
             assert client.get_task("t").status is TaskStatus.UNKNOWN
-        finally:
-            client.close()
     assert len(sleeps.delays) == 2
 
 
@@ -173,12 +167,13 @@ def test_connection_refused_before_sending_is_retried_even_for_create(sleeps: Sl
         port = sock.getsockname()[1]  # bound but not listening, then closed: connections are refused
     for kind in ("sync", "async"):
         sleeps.delays.clear()
-        client = open_client(kind, make_config(f"http://127.0.0.1:{port}/api/v1", sleeps, max_attempts=3))
-        try:
-            with pytest.raises(TransportError) as info:
-                client.create_task(EDIT)
-        finally:
-            client.close()
+        with (
+            open_client(
+                kind, make_config(f"http://127.0.0.1:{port}/api/v1", sleeps, max_attempts=3)
+            ) as client,
+            pytest.raises(TransportError) as info,
+        ):
+            client.create_task(EDIT)
         assert info.value.request_sent is False
         assert "could not connect" in str(info.value)
         assert sleeps.delays == [1.0, 2.0]
@@ -194,11 +189,8 @@ def test_retry_after_is_honoured(any_client: Any, emulator: EmulatorServer, slee
 
 def test_retry_after_is_capped(emulator: EmulatorServer, sleeps: SleepRecorder) -> None:
     emulator.inject_faults("get", [{"status": 429, "retry_after": 3600}])
-    client = open_client("sync", make_config(emulator.base_url, sleeps))
-    try:
+    with open_client("sync", make_config(emulator.base_url, sleeps)) as client:
         client.get_task("t")
-    finally:
-        client.close()
     assert sleeps.delays == [60.0]
 
 

@@ -46,11 +46,8 @@ def edge_client(
     config = make_config(
         hostile.base_url, sleeps, max_attempts=1, timeout=(2.0, READ_TIMEOUT), total_timeout=TOTAL
     )
-    client = open_client(request.param, config)
-    try:
+    with open_client(request.param, config) as client:
         yield client
-    finally:
-        client.close()
 
 
 @pytest.mark.timeout(30)
@@ -78,12 +75,8 @@ def test_a_trickling_answer_is_retried_within_the_policy(
     config = make_config(
         hostile.base_url, sleeps, max_attempts=2, timeout=(2.0, READ_TIMEOUT), total_timeout=1.0
     )
-    client = open_client(any_kind, config)
-    try:
-        with pytest.raises(DeadlineExceededError):
-            client.list_tasks()
-    finally:
-        client.close()
+    with open_client(any_kind, config) as client, pytest.raises(DeadlineExceededError):
+        client.list_tasks()
     assert hostile.requests == [("GET", "/api/v1/tasks")] * 2
 
 

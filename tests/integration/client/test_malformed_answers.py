@@ -75,11 +75,10 @@ def server() -> Iterator[CraftedServer]:
 
 @pytest.fixture(params=["sync", "async"])
 def client(request: pytest.FixtureRequest, server: CraftedServer) -> Iterator[Any]:
-    opened = open_client(request.param, make_config(server.base_url, SleepRecorder(), max_attempts=ATTEMPTS))
-    try:
+    with open_client(
+        request.param, make_config(server.base_url, SleepRecorder(), max_attempts=ATTEMPTS)
+    ) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.mark.parametrize("case", list(GET_CASES))

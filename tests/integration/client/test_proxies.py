@@ -101,11 +101,8 @@ def test_every_route_goes_through_http_proxy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", open_proxy.url)
-    client = open_client(kind, make_config(emulator.base_url, sleeps))
-    try:
+    with open_client(kind, make_config(emulator.base_url, sleeps)) as client:
         task_id = _every_route(client, emulator)
-    finally:
-        client.close()
     records = open_proxy.wait_for(6)
     assert dict(open_proxy.counts()) == _expected(task_id)
     stats = emulator.stats()
@@ -126,11 +123,8 @@ def test_lower_case_http_proxy_is_honoured_too(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("http_proxy", open_proxy.url)
-    client = open_client(kind, make_config(emulator.base_url, sleeps))
-    try:
+    with open_client(kind, make_config(emulator.base_url, sleeps)) as client:
         client.list_tasks()
-    finally:
-        client.close()
     assert dict(open_proxy.counts()) == {("GET", "/api/v1/tasks"): 1}
 
 
@@ -149,11 +143,8 @@ def test_no_proxy_bypasses_the_proxy(
     monkeypatch.setenv("HTTP_PROXY", open_proxy.url)
     monkeypatch.setenv("NO_PROXY", no_proxy)
     config = make_config(emulator.base_url, sleeps, proxy=auth_proxy.url_with_credentials)
-    client = open_client(kind, config)
-    try:
+    with open_client(kind, config) as client:
         _every_route(client, emulator)
-    finally:
-        client.close()
     assert emulator.stats()["uploads"] == 1
     assert open_proxy.records() == [] and auth_proxy.records() == []
 
@@ -167,11 +158,10 @@ def test_the_connection_proxy_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: unused, or it fails
-    client = open_client(kind, make_config(emulator.base_url, sleeps, proxy=auth_proxy.url_with_credentials))
-    try:
+    with open_client(
+        kind, make_config(emulator.base_url, sleeps, proxy=auth_proxy.url_with_credentials)
+    ) as client:
         task_id = _every_route(client, emulator)
-    finally:
-        client.close()
     records = auth_proxy.wait_for(6)
     assert dict(auth_proxy.counts()) == _expected(task_id)
     assert all(record["proxy_authorization"] for record in records)
@@ -186,13 +176,10 @@ def test_wrong_proxy_credentials_are_a_clear_error_without_the_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = auth_proxy.url.replace("http://", f"http://wanxiang:{PROXY_SECRET}-wrong@")
-    client = open_client(kind, make_config(emulator.base_url, sleeps, proxy=wrong))
     caplog.set_level(logging.DEBUG)
-    try:
-        with pytest.raises(AuthenticationError) as caught:
-            client.list_tasks()
-    finally:
-        client.close()
+    config = make_config(emulator.base_url, sleeps, proxy=wrong)
+    with open_client(kind, config) as client, pytest.raises(AuthenticationError) as caught:
+        client.list_tasks()
     assert caught.value.http_status == 407
     assert "proxy" in str(caught.value) and "extra.proxy" in str(caught.value)
     assert auth_proxy.records() == [] and emulator.stats()["lists"] == 0
@@ -206,13 +193,9 @@ def test_an_unreachable_proxy_is_a_transport_error_without_the_password(
     config = make_config(
         emulator.base_url, sleeps, max_attempts=2, proxy=f"http://wanxiang:{PROXY_SECRET}@127.0.0.1:9"
     )
-    client = open_client(kind, config)
     caplog.set_level(logging.DEBUG)
-    try:
-        with pytest.raises(TransportError) as caught:
-            client.create_task(build_edit_request(prompt="never sent", images=[png_data_uri(512, 512)]))
-    finally:
-        client.close()
+    with open_client(kind, config) as client, pytest.raises(TransportError) as caught:
+        client.create_task(build_edit_request(prompt="never sent", images=[png_data_uri(512, 512)]))
     assert not caught.value.request_sent  # the proxy was never reached: a create may be retried
     assert sleeps.delays  # and it was
     assert emulator.stats()["tasks_created"] == 0
@@ -237,11 +220,8 @@ def test_unsupported_cancel_through_the_proxy_is_the_same_error(
     """The proxy relays the server's answer untouched: a RUNNING task still cannot be canceled."""
     monkeypatch.setenv("HTTP_PROXY", open_proxy.url)
     emulator.configure(pending_fraction=0.0, task_seconds=30)
-    client = open_client(kind, make_config(emulator.base_url, sleeps))
-    try:
+    with open_client(kind, make_config(emulator.base_url, sleeps)) as client:
         created = client.create_task(build_edit_request(prompt="running", images=[png_data_uri(512, 512)]))
         with pytest.raises(UnsupportedOperationError):
             client.cancel_task(created.task_id)
-    finally:
-        client.close()
     assert open_proxy.counts()[("POST", f"/api/v1/tasks/{created.task_id}/cancel")] == 1

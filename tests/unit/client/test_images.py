@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import base64
-import io
-import os
 import re
 import warnings
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from airflow_provider_wanxiang.client import (
     WanxiangValidationError,
@@ -18,31 +15,12 @@ from airflow_provider_wanxiang.client import (
     normalize_image,
     read_image_header,
 )
-
-MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "BMP": "image/bmp"}
-
-
-def make_image(fmt: str, width: int, height: int, mode: str = "RGB") -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, (width, height), (10, 120, 200) if mode == "RGB" else 128).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def noisy_png(width: int, height: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def decode_data_uri(uri: str) -> tuple[str, bytes]:
-    head, _, payload = uri.partition(",")
-    assert head.startswith("data:") and head.endswith(";base64")
-    return head[5 : -len(";base64")], base64.b64decode(payload)
+from tests.images import MIME, data_uri, decode_data_uri, image_bytes, noisy_png, open_image, png_header
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "BMP"])
 def test_each_format_becomes_a_data_uri_from_bytes_path_and_file_url(fmt: str, tmp_path: Path) -> None:
-    data = make_image(fmt, 512, 400)
+    data = image_bytes(fmt, 512, 400)
     path = tmp_path / f"in.{fmt.lower()}"
     path.write_bytes(data)
     for source in (data, bytearray(data), str(path), path, f"file://{path}"):
@@ -52,7 +30,7 @@ def test_each_format_becomes_a_data_uri_from_bytes_path_and_file_url(fmt: str, t
 
 
 def test_header_info() -> None:
-    info = check_image_bytes(make_image("WEBP", 640, 480), field="images[0]")
+    info = check_image_bytes(image_bytes("WEBP", 640, 480), field="images[0]")
     assert (info.format, info.width, info.height, info.mime_type) == ("WEBP", 640, 480, "image/webp")
 
 
@@ -69,7 +47,7 @@ def test_header_info() -> None:
     ],
 )
 def test_side_limits(width: int, height: int, ok: bool) -> None:
-    data = make_image("PNG", width, height, mode="L")
+    data = image_bytes("PNG", width, height, mode="L")
     if ok:
         check_image_bytes(data, field="images[2]")
         return
@@ -89,12 +67,12 @@ def test_the_documented_example_message() -> None:
     with pytest.raises(
         WanxiangValidationError, match=r"^images\[1\]: width 300 px is below the minimum of 384 px"
     ):
-        check_image_bytes(make_image("JPEG", 300, 500), field="images[1]")
+        check_image_bytes(image_bytes("JPEG", 300, 500), field="images[1]")
 
 
 def test_file_above_10_mb_is_refused_before_reading(tmp_path: Path) -> None:
     # An uncompressed BMP within the pixel limits but 10,830,054 bytes long.
-    big = make_image("BMP", 1900, 1900)
+    big = image_bytes("BMP", 1900, 1900)
     assert len(big) > 10 * 1024 * 1024
     path = tmp_path / "big.bmp"
     path.write_bytes(big)
@@ -106,7 +84,7 @@ def test_file_above_10_mb_is_refused_before_reading(tmp_path: Path) -> None:
 
 
 def test_exactly_10_mb_is_accepted() -> None:
-    data = make_image("PNG", 400, 400)
+    data = image_bytes("PNG", 400, 400)
     padded = data + b"\0" * (10 * 1024 * 1024 - len(data))  # trailing bytes after IEND are ignored
     assert check_image_bytes(padded, field="images[0]").size_bytes == 10 * 1024 * 1024
     with pytest.raises(WanxiangValidationError):
@@ -118,11 +96,11 @@ def test_truncated_image_is_refused_without_decoding(tmp_path: Path) -> None:
     # would answer 400 "Failed to decode the image"); pixels are still never decoded.
     whole = noisy_png(800, 600)
     truncated = whole[:1024]
-    with Image.open(io.BytesIO(truncated)) as image:
+    with open_image(truncated) as image:
         assert image.size == (800, 600)  # the header alone looks fine
     path = tmp_path / "truncated.png"
     path.write_bytes(truncated)
-    for source in (truncated, path, "data:image/png;base64," + base64.b64encode(truncated).decode()):
+    for source in (truncated, path, data_uri(truncated)):
         with pytest.raises(WanxiangValidationError, match="the PNG image is truncated or corrupt") as info:
             normalize_image(source, field="images[2]")
         assert info.value.field == "images[2]"
@@ -131,7 +109,7 @@ def test_truncated_image_is_refused_without_decoding(tmp_path: Path) -> None:
 
 def test_unsupported_format_names_it() -> None:
     with pytest.raises(WanxiangValidationError) as info:
-        check_image_bytes(make_image("GIF", 512, 512, mode="L"), field="images[0]")
+        check_image_bytes(image_bytes("GIF", 512, 512, mode="L"), field="images[0]")
     assert "format GIF is not supported (allowed formats: JPEG, PNG, BMP, WEBP)" in str(info.value)
     assert info.value.value == "GIF"
 
@@ -144,30 +122,19 @@ def test_not_an_image() -> None:
 def test_decompression_bomb_header_is_a_validation_error() -> None:
     # A PNG header claiming 40000 x 40000 px (far above Pillow's bomb threshold) is refused, not decoded.
     with pytest.raises(WanxiangValidationError, match="far above the maximum of 384-5000 px per side"):
-        read_image_header(_png_header(40_000, 40_000), field="images[0]")
-
-
-def _png_header(width: int, height: int) -> bytes:
-    import struct
-    import zlib
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    signature = b"\x89PNG\r\n\x1a\n"
-    header = signature + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-    return header + struct.pack(">I", 1 << 20) + b"IDAT" + b"\x78\x9c"  # pixel data starts, then stops
+        read_image_header(png_header(40_000, 40_000), field="images[0]")
 
 
 def test_header_only_dimensions_above_5000() -> None:
     with pytest.raises(WanxiangValidationError, match="width 6000 px is above the maximum of 5000 px"):
-        check_image_bytes(_png_header(6000, 1000), field="images[0]")
+        check_image_bytes(png_header(6000, 1000), field="images[0]")
 
 
 # -- data URIs -------------------------------------------------------------------------------------------
 
 
 def test_data_uri_is_checked_and_normalised() -> None:
-    data = make_image("JPEG", 500, 500)
+    data = image_bytes("JPEG", 500, 500)
     b64 = base64.b64encode(data).decode()
     wrapped = "\n".join(b64[i : i + 76] for i in range(0, len(b64), 76))
     mime, payload = decode_data_uri(normalize_image(f"data:image/jpeg;base64,{wrapped}", field="images[0]"))
@@ -178,7 +145,7 @@ def test_data_uri_is_checked_and_normalised() -> None:
 
 
 def test_data_uri_with_too_small_image() -> None:
-    uri = "data:image/png;base64," + base64.b64encode(make_image("PNG", 100, 100)).decode()
+    uri = data_uri(image_bytes("PNG", 100, 100))
     with pytest.raises(
         WanxiangValidationError, match=r"images\[0\]: width 100 px is below the minimum of 384 px"
     ):
@@ -218,7 +185,7 @@ def test_data_uri_above_the_gateway_cap_is_an_error_with_the_way_out(
     path.write_bytes(data)
     sources: list[object] = [data, path, str(path), f"file://{path}"]
     if as_data_uri:
-        sources = ["data:image/png;base64," + base64.b64encode(data).decode()]
+        sources = [data_uri(data)]
     for source in sources:
         with pytest.raises(WanxiangValidationError) as info:
             normalize_image(source, field="images[1]")
@@ -232,7 +199,7 @@ def test_data_uri_above_the_gateway_cap_is_an_error_with_the_way_out(
 
 
 def test_data_uri_just_under_the_gateway_cap_is_sent() -> None:
-    data = make_image("PNG", 400, 400)
+    data = image_bytes("PNG", 400, 400)
     prefix = len("data:image/png;base64,")
     fits = (10_485_760 - prefix) // 4 * 3  # the most bytes whose data URI is within the cap
     for size, ok in ((fits, True), (fits + 1, False)):
@@ -285,7 +252,7 @@ def test_missing_local_file(tmp_path: Path) -> None:
 
 def test_percent_encoded_file_url(tmp_path: Path) -> None:
     path = tmp_path / "with space.png"
-    path.write_bytes(make_image("PNG", 400, 400))
+    path.write_bytes(image_bytes("PNG", 400, 400))
     assert normalize_image(f"file://{tmp_path}/with%20space.png", field="images[0]").startswith(
         "data:image/png"
     )
