@@ -11,12 +11,15 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Policies for a create that would exceed ``max_concurrent``: answer 429, or accept and keep it PENDING.
 OVER_CONCURRENCY_POLICIES = ("reject", "queue")
 
 #: Knobs that may change while the server runs (``POST /_emulator/config``, ``EmulatorServer.configure``).
 #: host/port/api_keys are fixed once bound: changing them live would invalidate clients' state silently.
+#: ``public_url`` is live because result and upload URLs are built from it on every answer: a test can put
+#: a misbehaving proxy in front of the results of the one shared emulator instead of starting another.
 LIVE_KNOBS = frozenset(
     {
         "task_seconds",
@@ -39,6 +42,7 @@ LIVE_KNOBS = frozenset(
         "download_timeout",
         "data_uri_max_bytes",
         "region",
+        "public_url",
     }
 )
 
@@ -89,7 +93,8 @@ class EmulatorConfig:
     download_timeout: float = 10.0
     data_uri_max_bytes: int = 10_485_760
     region: str = "ap-southeast-1"
-    #: Base URL written into result and upload URLs; ``None`` = the bound address.
+    #: Base URL written into result and upload URLs; ``None`` = the bound address. Live: URLs issued after
+    #: a change use the new base, URLs issued before keep theirs (as a CDN switch would).
     public_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -135,6 +140,8 @@ class EmulatorConfig:
             raise ConfigError(f"retry_after must be >= 0 or None, got {self.retry_after!r}")
         if self.data_uri_max_bytes < 1:
             raise ConfigError("data_uri_max_bytes must be >= 1")
+        if self.public_url is not None and not _is_http_base(self.public_url):
+            raise ConfigError(f"public_url must be an http(s)://host[:port] URL or None, got {self.public_url!r}")
 
     def live_view(self) -> dict[str, Any]:
         """The knobs as JSON-able values (what ``/_emulator/config`` returns)."""
@@ -169,8 +176,18 @@ def _coerce(name: str, type_name: str, value: Any) -> Any:
         if not isinstance(value, int):
             raise ConfigError(f"{name} must be an integer")
         return value
-    if type_name == "float | None" and value is None:
+    if type_name in ("float | None", "str | None") and value is None:
         return None
+    if type_name == "str | None":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a string or null")
+        return value
     if not isinstance(value, (int, float)):
         raise ConfigError(f"{name} must be a number")
     return float(value)
+
+
+def _is_http_base(url: str) -> bool:
+    """Whether ``url`` can prefix result paths: http(s), a host, no query or fragment."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)

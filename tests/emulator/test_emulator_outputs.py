@@ -110,6 +110,31 @@ def test_result_ttl_change_applies_to_issued_urls(emu: Emu) -> None:
     assert requests.get(url, timeout=10).status_code == 403
 
 
+def test_public_url_is_live_for_urls_issued_after_the_change(emu: Emu) -> None:
+    """``public_url`` changes the base of result URLs answered from then on (so a test can put a proxy in
+    front of the one shared emulator's results); URLs issued before keep theirs and still work."""
+    task_id = emu.create_ok()
+    (before,) = result_urls(emu, task_id)
+    assert before.startswith(emu.server.url + "/results/")
+
+    emu.server.configure(public_url="http://results.example:9000/")
+    (after,) = result_urls(emu, task_id)
+
+    assert after.startswith("http://results.example:9000/results/")
+    assert urlsplit(after)._replace(scheme="", netloc="") == urlsplit(before)._replace(scheme="", netloc="")
+    assert download(before) == download(emu.server.url + after.removeprefix("http://results.example:9000"))
+    emu.server.configure(public_url=None)
+    assert result_urls(emu, task_id) == [before]
+
+
+@pytest.mark.parametrize("bad", ["ftp://results.example", "results.example:9000", "http://", "http://h/?q=1", 5])
+def test_a_public_url_that_cannot_prefix_results_is_refused(emu: Emu, bad: object) -> None:
+    response = emu.control("POST", "config", json={"public_url": bad})
+    assert response.status_code == 400, response.text
+    assert "public_url" in response.text
+    assert emu.server.config.public_url is None
+
+
 def test_failed_images_have_no_object(emu: Emu) -> None:
     task_id = emu.create_ok(prompt="[partial:1]", n=2)
     (url,) = result_urls(emu, task_id)

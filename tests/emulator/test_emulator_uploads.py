@@ -64,6 +64,11 @@ def test_policy_shape(emu: Emu) -> None:
     assert error_of(bad_action)[:2] == (400, "InvalidParameter")
 
 
+def test_upload_host_follows_a_live_public_url(emu: Emu) -> None:
+    emu.server.configure(public_url="http://uploads.example:8080")
+    assert get_policy(emu)["upload_host"] == "http://uploads.example:8080/_oss/upload"
+
+
 def test_upload_then_create_with_oss_url(emu: Emu) -> None:
     policy = get_policy(emu)
     response = upload(policy, "cat.png", png_bytes(900, 600))

@@ -65,13 +65,14 @@ def test_teammate_key_shares_the_accounts_tasks_other_key_does_not(
 
 
 def test_restore_starts_afresh_within_a_test(wanxiang_emulator: WanxiangEmulator) -> None:
-    wanxiang_emulator.configure(task_seconds=60)
+    wanxiang_emulator.configure(task_seconds=60, public_url="http://127.0.0.1:9")
     WanxiangHook().get_conn().create_task(EDIT)
     wanxiang_emulator.restore(seed=5)
     assert wanxiang_emulator.stats()["tasks_created"] == 0
     knobs = wanxiang_emulator.configure()
     assert knobs["task_seconds"] == wanxiang_emulator.initial_knobs["task_seconds"] == 0  # this project's ini
     assert knobs["seed"] == 5
+    assert knobs["public_url"] is None  # a result proxy set by one test does not outlive it
 
 
 def test_wanxiang_connection_sets_another_connection_part_1(
