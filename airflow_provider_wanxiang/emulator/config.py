@@ -141,7 +141,9 @@ class EmulatorConfig:
         if self.data_uri_max_bytes < 1:
             raise ConfigError("data_uri_max_bytes must be >= 1")
         if self.public_url is not None and not _is_http_base(self.public_url):
-            raise ConfigError(f"public_url must be an http(s)://host[:port] URL or None, got {self.public_url!r}")
+            raise ConfigError(
+                f"public_url must be an http(s)://host[:port] URL or None, got {self.public_url!r}"
+            )
 
     def live_view(self) -> dict[str, Any]:
         """The knobs as JSON-able values (what ``/_emulator/config`` returns)."""

@@ -127,7 +127,9 @@ def test_public_url_is_live_for_urls_issued_after_the_change(emu: Emu) -> None:
     assert result_urls(emu, task_id) == [before]
 
 
-@pytest.mark.parametrize("bad", ["ftp://results.example", "results.example:9000", "http://", "http://h/?q=1", 5])
+@pytest.mark.parametrize(
+    "bad", ["ftp://results.example", "results.example:9000", "http://", "http://h/?q=1", 5]
+)
 def test_a_public_url_that_cannot_prefix_results_is_refused(emu: Emu, bad: object) -> None:
     response = emu.control("POST", "config", json={"public_url": bad})
     assert response.status_code == 400, response.text
