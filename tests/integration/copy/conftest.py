@@ -1,5 +1,5 @@
-"""Real parts for the copy tests: the emulator over HTTP, a real S3 API (moto in server mode on loopback), a
-truncating HTTP proxy in front of result URLs, and helpers to make finished remote tasks quickly.
+"""Real parts for the copy tests: the shipped emulator over HTTP, a real S3 API (moto in server mode on
+loopback), a truncating HTTP proxy in front of result URLs, and helpers to make finished remote tasks quickly.
 
 moto's state lives in this process, so stopping its server and starting a new one on the same port is a
 real outage-and-recovery of the S3 endpoint with the data kept, as with a restarted S3 gateway.
@@ -7,8 +7,6 @@ real outage-and-recovery of the S3 endpoint with the data kept, as with a restar
 
 from __future__ import annotations
 
-import base64
-import io
 import itertools
 import json
 import logging
@@ -23,35 +21,18 @@ import boto3
 import pytest
 import requests
 from moto.server import ThreadedMotoServer
-from PIL import Image
 
 from airflow_provider_wanxiang.client import ClientConfig, Task, WanxiangClient, build_edit_request
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.connection import connection_env_var
+from airflow_provider_wanxiang.testing.emulator import UNLIMITED_INSTANT, WanxiangEmulator
+from tests.images import png_data_uri
 
-API_KEY = "sk-copy-tests-secret-5c1e"
 #: A connection id no other test module uses: Airflow caches one filesystem per (scheme, conn_id) for the
 #: whole process, so a shared name could hand us another module's (dead) endpoint.
 S3_CONN_ID = "aws_copy_moto"
-#: Knobs restored before every test: instant tasks and no rate limits.
-BASELINE: dict[str, Any] = {
-    "task_seconds": 0.0,
-    "task_seconds_spread": 0.0,
-    "submit_rps": 0.0,
-    "query_qps": 0.0,
-    "max_concurrent": 1000,
-    "fault_rate": 0.0,
-    "result_ttl": 86400.0,
-    "time_offset": 0.0,
-}
 
-
-def input_image() -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 400), (30, 140, 200)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-IMAGE = input_image()
+IMAGE = png_data_uri(480, 400, (30, 140, 200))
 
 
 # -- moto -------------------------------------------------------------------------------------------------
@@ -109,35 +90,28 @@ def bucket(moto_s3: MotoS3) -> str:
     return name
 
 
-# -- emulator ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[API_KEY], **BASELINE)) as server:
-        yield server
+# -- emulator and connections -----------------------------------------------------------------------------
+@pytest.fixture
+def emulator(wanxiang_emulator: WanxiangEmulator) -> WanxiangEmulator:
+    """The shipped session emulator, fresh, with instant tasks and no limits; ``wanxiang_default`` points
+    at it (set by ``wanxiang_emulator``)."""
+    wanxiang_emulator.configure(**UNLIMITED_INSTANT)
+    return wanxiang_emulator
 
 
-def connection_env(monkeypatch: pytest.MonkeyPatch, emulator_url: str, moto: MotoS3) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": API_KEY, "host": emulator_url}),
-    )
+@pytest.fixture(autouse=True)
+def _connections(emulator: WanxiangEmulator, moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every copy test: the Wanxiang connection (from ``emulator``) and the S3 one for moto."""
     # Few botocore retries and short timeouts: an S3 outage must fail in a second, not after minutes.
     extra = {
-        "endpoint_url": moto.endpoint,
+        "endpoint_url": moto_s3.endpoint,
         "region_name": "us-east-1",
         "config_kwargs": {"retries": {"max_attempts": 1, "mode": "standard"}, "connect_timeout": 2},
     }
     monkeypatch.setenv(
-        f"AIRFLOW_CONN_{S3_CONN_ID.upper()}",
+        connection_env_var(S3_CONN_ID),
         json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra}),
     )
-
-
-@pytest.fixture(autouse=True)
-def _clean(emulator: EmulatorServer, moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
-    emulator.reset()
-    emulator.configure(**BASELINE)
-    connection_env(monkeypatch, emulator.url, moto_s3)
 
 
 def finished_task(
@@ -149,7 +123,7 @@ def finished_task(
 ) -> Task:
     """Create a task on ``emulator`` and return it once terminal (instant with ``task_seconds=0``), or at
     once with ``wait=False``."""
-    config = ClientConfig(api_key=API_KEY, base_url=emulator.base_url)
+    config = ClientConfig(api_key=emulator.api_key, base_url=emulator.base_url)
     with WanxiangClient(config) as client:
         created = client.create_task(build_edit_request(prompt=prompt, images=[IMAGE], n=n, **params))
         deadline = time.monotonic() + 10
@@ -256,14 +230,22 @@ class ResultProxy:
 
 
 @pytest.fixture(scope="session")
-def proxied_emulator() -> Iterator[tuple[EmulatorServer, ResultProxy]]:
-    """A second emulator whose result URLs point at a :class:`ResultProxy`."""
+def _result_proxy_server() -> Iterator[ResultProxy]:
     proxy = ResultProxy()
-    config = EmulatorConfig(port=0, api_keys=[API_KEY], public_url=proxy.url, **BASELINE)
-    with EmulatorServer(config) as server:
-        proxy.upstream = server.url
-        yield server, proxy
+    yield proxy
     proxy.close()
+
+
+@pytest.fixture
+def result_proxy(emulator: WanxiangEmulator, _result_proxy_server: ResultProxy) -> ResultProxy:
+    """A :class:`ResultProxy` in front of the emulator's result URLs (its live ``public_url``, which the
+    next test's restore puts back): API calls still go straight to the emulator."""
+    proxy = _result_proxy_server
+    proxy.upstream = emulator.url
+    proxy.misbehave("pass", times=0)
+    proxy.requests = 0
+    emulator.configure(public_url=proxy.url)
+    return proxy
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -5,7 +5,7 @@ real forward proxy on loopback that counts what passes (``proxy.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +14,9 @@ from fsspec.implementations.local import LocalFileSystem
 from airflow_provider_wanxiang.client.deadlines import deadline_session
 from airflow_provider_wanxiang.client.retry import RetryPolicy
 from airflow_provider_wanxiang.copying import DownloadError, copy_png
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
 from airflow_provider_wanxiang.operators.copy_results import REPORT_XCOM_KEY, WanxiangCopyResultsOperator
-from tests.integration.copy.conftest import (
-    API_KEY,
-    BASELINE,
-    fetch,
-    finished_task,
-    leftovers,
-    run_operator,
-)
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
+from tests.integration.copy.conftest import fetch, finished_task, leftovers, run_operator
 from tests.integration.forward_proxy import ForwardProxy
 from tests.integration.hostile_server import HostileServer
 
@@ -81,26 +74,22 @@ def test_a_trickling_result_server_fails_the_image_at_its_deadline(
     assert not target.exists() and leftovers(tmp_path) == []
 
 
-@pytest.fixture(scope="module")
-def trickling_results(hostile: HostileServer) -> Iterator[EmulatorServer]:
-    """An emulator whose result URLs point at the hostile server (which relays everything else to it)."""
-    config = EmulatorConfig(port=0, api_keys=[API_KEY], public_url=hostile.url, **BASELINE)
-    with EmulatorServer(config) as server:
-        yield server
+@pytest.fixture
+def trickling_results(emulator: WanxiangEmulator, hostile: HostileServer) -> WanxiangEmulator:
+    """The emulator with its result URLs pointing at the hostile server (which relays them to it); the API
+    calls go straight to the emulator, as ``wanxiang_default`` says."""
+    emulator.configure(public_url=hostile.url)
+    return emulator
 
 
 @pytest.mark.timeout(60)
 def test_the_copy_operator_passes_its_download_deadline(
-    trickling_results: EmulatorServer, hostile: HostileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    trickling_results: WanxiangEmulator, hostile: HostileServer, tmp_path: Path
 ) -> None:
-    """Result URLs trickle (the API calls are relayed to the emulator): the image fails at its deadline."""
+    """Result URLs trickle (the API calls go straight to the emulator): the image fails at its deadline."""
     task = finished_task(trickling_results, n=1)
     hostile.reset(
         "drip_body", interval=0.5, upstream=trickling_results.url, only=lambda m, p: p.startswith("/results/")
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": API_KEY, "host": trickling_results.url}),
     )
     operator = WanxiangCopyResultsOperator(
         task_id="copy",
@@ -121,7 +110,7 @@ def test_the_copy_operator_passes_its_download_deadline(
 # -- proxies ---------------------------------------------------------------------------------------------
 @pytest.mark.timeout(60)
 def test_copy_png_honours_http_proxy_and_no_proxy(
-    emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = finished_task(emulator, n=1)
     url = task.results[0].url
@@ -140,22 +129,16 @@ def test_copy_png_honours_http_proxy_and_no_proxy(
 
 @pytest.mark.timeout(60)
 def test_the_copy_operator_uses_the_connection_proxy_for_the_api_and_the_downloads(
-    emulator: EmulatorServer, auth_proxy: ForwardProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator,
+    auth_proxy: ForwardProxy,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    wanxiang_connection: Callable[..., str],
 ) -> None:
     task = finished_task(emulator, n=2)
     auth_proxy.clear()
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the connection's proxy wins over this dead one
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps(
-            {
-                "conn_type": "wanxiang",
-                "password": API_KEY,
-                "host": emulator.url,
-                "extra": {"proxy": auth_proxy.url_with_credentials},
-            }
-        ),
-    )
+    wanxiang_connection(host=emulator.url, api_key=emulator.api_key, proxy=auth_proxy.url_with_credentials)
     downloads_before = emulator.stats()["result_downloads"]
     operator = WanxiangCopyResultsOperator(
         task_id="copy", wanxiang_task_id=task.task_id, destination=f"file://{tmp_path}"

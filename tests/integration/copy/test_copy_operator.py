@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
 from airflow_provider_wanxiang.copying import PNG_SIGNATURE, DownloadError
@@ -27,6 +26,7 @@ from airflow_provider_wanxiang.exceptions import (
 )
 from airflow_provider_wanxiang.operators.copy_results import REPORT_XCOM_KEY
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator
+from tests.images import open_image
 from tests.integration.copy.conftest import (
     S3_CONN_ID,
     MotoS3,
@@ -79,10 +79,9 @@ def test_file_destination_copies_every_image_exactly(emulator: EmulatorServer, t
         assert image.url is not None
         assert data == fetch(image.url)
         assert data.startswith(PNG_SIGNATURE)
-        with Image.open(path) as png:
-            png.verify()
-        with Image.open(path) as png:
-            width, height = png.size
+        png = open_image(data)
+        width, height = png.size
+        png.verify()
         sidecar = json.loads(path.with_suffix(".json").read_text())
         assert sidecar == {
             "wanxiang_task_id": task.task_id,
@@ -296,17 +295,9 @@ def test_result_server_failure_mid_way_leaves_nothing_and_rerun_completes(
 
 @pytest.mark.parametrize("mode", ["truncate", "truncate_unannounced", "not_png"])
 def test_bad_download_writes_nothing(
-    proxied_emulator: tuple[EmulatorServer, ResultProxy],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    mode: str,
+    emulator: EmulatorServer, result_proxy: ResultProxy, tmp_path: Path, mode: str
 ) -> None:
-    emulator, proxy = proxied_emulator
-    emulator.reset()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": emulator.config.api_keys[0], "host": emulator.url}),
-    )
+    proxy = result_proxy
     task = finished_task(emulator, n=1)
     proxy.misbehave(mode, times=1)
 

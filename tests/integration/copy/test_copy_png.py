@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,6 @@ from typing import Any
 import fsspec
 import pytest
 import requests
-from PIL import Image
 from s3fs import S3FileSystem
 
 from airflow_provider_wanxiang.client.retry import RetryPolicy
@@ -38,19 +35,12 @@ from airflow_provider_wanxiang.copying import (
     copy_png,
     probe_existing,
 )
+from tests.images import noisy_png
 from tests.integration.copy.conftest import MotoS3, leftovers
 
 pytestmark = pytest.mark.integration
 
 PART = 5 * 1024 * 1024  # the smallest S3 part size: a 12 MB image is three parts
-
-
-def noisy_png(width: int, height: int) -> bytes:
-    """A real PNG that does not compress (random pixels), so its size is about width * height * 3."""
-    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
