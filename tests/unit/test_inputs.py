@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from airflow.sdk.io import attach, store
 from fsspec.implementations.memory import MemoryFileSystem
 
 from airflow_provider_wanxiang.client import WanxiangValidationError
 from airflow_provider_wanxiang.inputs import SUPPORTED_FORMS, normalise_image_inputs
-from tests.images import png_bytes
+from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
+from tests.images import decode_data_uri, png_bytes
 
 
 @pytest.mark.parametrize(
@@ -55,6 +58,16 @@ def test_a_filesystem_attached_at_run_time_is_used(monkeypatch: pytest.MonkeyPat
 )
 def test_client_native_forms_pass_through_untouched(image: str) -> None:
     assert normalise_image_inputs([image]) == [image]
+
+
+def test_local_path_and_file_uri_inputs_are_sent_as_data_uris(tmp_path: Path) -> None:
+    # Passed through here, then read by the client: the submit operator's request carries the file's bytes.
+    data = png_bytes()
+    path = tmp_path / "local.png"
+    path.write_bytes(data)
+    for image in (str(path), path.as_uri()):
+        request = WanxiangSubmitOperator(task_id="edit", prompt="p", images=[image]).build_request()
+        assert decode_data_uri(request.images[0]) == ("image/png", data)
 
 
 def test_other_types_name_the_field() -> None:

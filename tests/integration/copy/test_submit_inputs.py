@@ -1,8 +1,7 @@
-"""Submit-operator inputs read from object storage (a real S3 API: moto on loopback) and local files."""
+"""Submit-operator inputs read from object storage (a real S3 API: moto on loopback); local paths are in
+tests/unit/test_inputs.py (no server needed)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from airflow.providers.common.compat.sdk import ObjectStoragePath
@@ -54,14 +53,6 @@ def test_too_small_object_is_refused_with_the_limit(moto_s3: MotoS3, bucket: str
     moto_s3.client.put_object(Bucket=bucket, Key="in/thumb.png", Body=png_bytes(200, 200))
     with pytest.raises(WanxiangValidationError, match="384"):
         _operator(f"s3://{S3_CONN_ID}@{bucket}/in/thumb.png").build_request()
-
-
-def test_local_path_and_file_uri_inputs(tmp_path: Path) -> None:
-    data = png_bytes()
-    path = tmp_path / "local.png"
-    path.write_bytes(data)
-    for image in (str(path), path.as_uri()):
-        assert _payload(_operator(image).build_request().images[0]) == data
 
 
 def test_dag_run_with_an_s3_input(moto_s3: MotoS3, bucket: str, emulator: EmulatorServer) -> None:
