@@ -1,5 +1,6 @@
 """Real parts for the copy tests: the shipped emulator over HTTP, a real S3 API (moto in server mode on
-loopback), a truncating HTTP proxy in front of result URLs, and helpers to make finished remote tasks quickly.
+loopback), a result host that relays (and spoils) the emulator's result URLs, and helpers to make finished
+remote tasks quickly.
 
 moto's state lives in this process, so stopping its server and starting a new one on the same port is a
 real outage-and-recovery of the S3 endpoint with the data kept, as with a restarted S3 gateway.
@@ -10,10 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from airflow_provider_wanxiang.emulator import EmulatorServer
 from airflow_provider_wanxiang.testing.connection import connection_env_var
 from airflow_provider_wanxiang.testing.emulator import UNLIMITED_INSTANT, WanxiangEmulator
 from tests.images import png_data_uri
+from tests.integration.copy.result_host import ResultHost
 
 #: A connection id no other test module uses: Airflow caches one filesystem per (scheme, conn_id) for the
 #: whole process, so a shared name could hand us another module's (dead) endpoint.
@@ -161,91 +161,23 @@ def run_operator(operator: Any) -> tuple[Any, RecordingTI]:
         return err, ti
 
 
-# -- a proxy that can cut result downloads short ----------------------------------------------------------
-class ResultProxy:
-    """An HTTP proxy for result URLs (the emulator's ``public_url``) that can misbehave on purpose.
-
-    Modes: ``pass`` (forward as is); ``truncate`` (announce the full Content-Length, send half the body,
-    close); ``truncate_unannounced`` (no Content-Length, half the body, close: only the PNG end check can
-    tell); ``not_png`` (200 with an HTML page). ``times`` limits how many requests misbehave.
-    """
-
-    def __init__(self) -> None:
-        self.upstream = ""
-        self.mode = "pass"
-        self.times = 0
-        self.requests = 0
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy.requests += 1
-                upstream = requests.get(proxy.upstream + self.path, timeout=10)
-                mode = proxy.mode if proxy.times > 0 else "pass"
-                if mode != "pass":
-                    proxy.times -= 1
-                body = upstream.content
-                if mode == "not_png" and upstream.status_code == 200:
-                    body = b"<html><body>Service temporarily unavailable</body></html>"
-                    self._send(200, "text/html", body, len(body))
-                elif mode == "truncate" and upstream.status_code == 200:
-                    self._send(200, "image/png", body[: len(body) // 2], len(body))
-                    self.close_connection = True
-                elif mode == "truncate_unannounced" and upstream.status_code == 200:
-                    self._send(200, "image/png", body[: len(body) // 2], None)
-                    self.close_connection = True
-                else:
-                    self._send(
-                        upstream.status_code, upstream.headers.get("Content-Type", ""), body, len(body)
-                    )
-
-            def _send(self, status: int, content_type: str, body: bytes, length: int | None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                if length is None:
-                    self.send_header("Connection", "close")
-                else:
-                    self.send_header("Content-Length", str(length))
-                self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def misbehave(self, mode: str, times: int) -> None:
-        self.mode, self.times = mode, times
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
+# -- a result host in front of the emulator's result URLs -------------------------------------------------
 @pytest.fixture(scope="session")
-def _result_proxy_server() -> Iterator[ResultProxy]:
-    proxy = ResultProxy()
-    yield proxy
-    proxy.close()
+def _result_host_server() -> Iterator[ResultHost]:
+    host = ResultHost()
+    yield host
+    host.close()
 
 
 @pytest.fixture
-def result_proxy(emulator: WanxiangEmulator, _result_proxy_server: ResultProxy) -> ResultProxy:
-    """A :class:`ResultProxy` in front of the emulator's result URLs (its live ``public_url``, which the
-    next test's restore puts back): API calls still go straight to the emulator."""
-    proxy = _result_proxy_server
-    proxy.upstream = emulator.url
-    proxy.misbehave("pass", times=0)
-    proxy.requests = 0
-    emulator.configure(public_url=proxy.url)
-    return proxy
+def result_proxy(emulator: WanxiangEmulator, _result_host_server: ResultHost) -> ResultHost:
+    """A :class:`ResultHost` relaying the emulator's result URLs (its live ``public_url``, which the next
+    test's restore puts back), ready to spoil them; the API calls still go straight to the emulator."""
+    host = _result_host_server
+    host.upstream = emulator.url
+    host.misbehave("pass", times=0)
+    emulator.configure(public_url=host.url)
+    return host
 
 
 def leftovers(directory: Path) -> list[str]:

@@ -30,13 +30,13 @@ from tests.images import open_image
 from tests.integration.copy.conftest import (
     S3_CONN_ID,
     MotoS3,
-    ResultProxy,
     fetch,
     finished_task,
     leftovers,
     run_operator,
     wait_until,
 )
+from tests.integration.copy.result_host import ResultHost
 
 pytestmark = pytest.mark.integration
 
@@ -295,7 +295,7 @@ def test_result_server_failure_mid_way_leaves_nothing_and_rerun_completes(
 
 @pytest.mark.parametrize("mode", ["truncate", "truncate_unannounced", "not_png"])
 def test_bad_download_writes_nothing(
-    emulator: EmulatorServer, result_proxy: ResultProxy, tmp_path: Path, mode: str
+    emulator: EmulatorServer, result_proxy: ResultHost, tmp_path: Path, mode: str
 ) -> None:
     proxy = result_proxy
     task = finished_task(emulator, n=1)

@@ -1,4 +1,4 @@
-""":func:`airflow_provider_wanxiang.copying.copy_png` on its own: real HTTP (a local server that can
+""":func:`airflow_provider_wanxiang.copying.copy_png` on its own: real HTTP (a result host that can
 misbehave), a real S3 API (moto server) through s3fs, real local files, and fsspec's memory filesystem for
 the generic path.
 
@@ -13,8 +13,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from airflow_provider_wanxiang.copying import (
 )
 from tests.images import noisy_png
 from tests.integration.copy.conftest import MotoS3, leftovers
+from tests.integration.copy.result_host import ResultHost, Route
 
 pytestmark = pytest.mark.integration
 
@@ -48,69 +47,9 @@ def big_png() -> bytes:
     return noisy_png(2048, 2048)  # ~12.6 MB
 
 
-@dataclass
-class Route:
-    body: bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    cut_at: int | None = None  #: send only this many bytes, then close
-    chunk_delay: float = 0.0  #: pause between 64 KiB chunks
-    content_md5: bool = True
-
-
-class FileServer:
-    """Serves configured routes over real HTTP, announcing Content-Length and Content-MD5 like OSS."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: dict[str, int] = {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                server.hits[path] = server.hits.get(path, 0) + 1
-                route = server.routes[path]
-                self.send_response(route.status)
-                self.send_header("Content-Type", "image/png" if route.status == 200 else "application/xml")
-                self.send_header("Content-Length", str(len(route.body)))
-                if route.content_md5 and route.status == 200:
-                    md5 = base64.b64encode(hashlib.md5(route.body).digest()).decode()
-                    self.send_header("Content-MD5", md5)
-                for name, value in route.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                body = route.body if route.cut_at is None else route.body[: route.cut_at]
-                for start in range(0, len(body), 65536):
-                    self.wfile.write(body[start : start + 65536])
-                    if route.chunk_delay:
-                        self.wfile.flush()
-                        time.sleep(route.chunk_delay)
-                if route.cut_at is not None:
-                    self.close_connection = True
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def serve(self, path: str, route: Route) -> str:
-        self.routes[path] = route
-        return f"{self.url}{path}?Expires=1&OSSAccessKeyId=k&Signature=secret-signature"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture(scope="module")
-def files() -> Iterator[FileServer]:
-    server = FileServer()
+def files() -> Iterator[ResultHost]:
+    server = ResultHost()
     yield server
     server.close()
 
@@ -143,7 +82,7 @@ ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 # -- S3: multipart uploads ----------------------------------------------------------------------------------
 def test_s3_multipart_upload_completes_with_exact_bytes(
-    files: FileServer,
+    files: ResultHost,
     session: requests.Session,
     s3fs: S3FileSystem,
     moto_s3: MotoS3,
@@ -164,7 +103,7 @@ def test_s3_multipart_upload_completes_with_exact_bytes(
 
 
 def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
-    files: FileServer,
+    files: ResultHost,
     session: requests.Session,
     s3fs: S3FileSystem,
     moto_s3: MotoS3,
@@ -196,7 +135,7 @@ def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
 
 
 def test_s3_bad_md5_is_not_committed(
-    files: FileServer, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
+    files: ResultHost, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
 ) -> None:
     png = noisy_png(64, 64)
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
@@ -210,7 +149,7 @@ def test_s3_bad_md5_is_not_committed(
 
 # -- local files ----------------------------------------------------------------------------------------
 def test_local_reader_never_sees_a_partial_file(
-    files: FileServer, session: requests.Session, tmp_path: Path, big_png: bytes
+    files: ResultHost, session: requests.Session, tmp_path: Path, big_png: bytes
 ) -> None:
     url = files.serve("/slow.png", Route(big_png, chunk_delay=0.002))
     target = tmp_path / "deep" / "dir" / "slow.png"
@@ -234,7 +173,7 @@ def test_local_reader_never_sees_a_partial_file(
 
 
 def test_local_failure_keeps_the_previous_version(
-    files: FileServer, session: requests.Session, tmp_path: Path
+    files: ResultHost, session: requests.Session, tmp_path: Path
 ) -> None:
     old, new = noisy_png(40, 40), noisy_png(50, 50)
     target = tmp_path / "x.png"
@@ -250,7 +189,7 @@ def test_local_failure_keeps_the_previous_version(
     assert leftovers(tmp_path) == []
 
 
-def test_policies_and_existing_objects(files: FileServer, session: requests.Session, tmp_path: Path) -> None:
+def test_policies_and_existing_objects(files: ResultHost, session: requests.Session, tmp_path: Path) -> None:
     png = noisy_png(40, 40)
     url = files.serve("/p.png", Route(png))
     fs = fsspec.filesystem("file")
@@ -274,7 +213,7 @@ def test_policies_and_existing_objects(files: FileServer, session: requests.Sess
     assert Path(target).read_bytes() == png
 
 
-def test_http_errors_and_retries(files: FileServer, session: requests.Session, tmp_path: Path) -> None:
+def test_http_errors_and_retries(files: ResultHost, session: requests.Session, tmp_path: Path) -> None:
     fs = fsspec.filesystem("file")
     expired = (
         b"<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
@@ -296,7 +235,7 @@ def test_http_errors_and_retries(files: FileServer, session: requests.Session, t
 
 
 def test_download_retries_use_the_client_policy_jitter_and_retry_after(
-    files: FileServer, session: requests.Session, tmp_path: Path
+    files: ResultHost, session: requests.Session, tmp_path: Path
 ) -> None:
     """The retry decisions are RetryPolicy's: full jitter below the cap, and the result server's
     Retry-After when it sends one (capped by max_retry_after); 403/404 are never retried."""
@@ -326,7 +265,7 @@ def test_download_retries_use_the_client_policy_jitter_and_retry_after(
 
 
 # -- any other fsspec filesystem: temp object + rename ---------------------------------------------------
-def test_generic_filesystem_uses_a_temp_object(files: FileServer, session: requests.Session) -> None:
+def test_generic_filesystem_uses_a_temp_object(files: ResultHost, session: requests.Session) -> None:
     fs = fsspec.filesystem("memory")
     png = noisy_png(30, 30)
     good = files.serve("/m.png", Route(png))
