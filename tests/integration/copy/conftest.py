@@ -163,17 +163,18 @@ def run_operator(operator: Any) -> tuple[Any, RecordingTI]:
 
 # -- a result host in front of the emulator's result URLs -------------------------------------------------
 @pytest.fixture(scope="session")
-def _result_host_server() -> Iterator[ResultHost]:
+def result_host() -> Iterator[ResultHost]:
+    """One loopback result host for the session (``serve`` a path, or relay via :func:`result_proxy`)."""
     host = ResultHost()
     yield host
     host.close()
 
 
 @pytest.fixture
-def result_proxy(emulator: WanxiangEmulator, _result_host_server: ResultHost) -> ResultHost:
-    """A :class:`ResultHost` relaying the emulator's result URLs (its live ``public_url``, which the next
-    test's restore puts back), ready to spoil them; the API calls still go straight to the emulator."""
-    host = _result_host_server
+def result_proxy(emulator: WanxiangEmulator, result_host: ResultHost) -> ResultHost:
+    """The result host relaying the emulator's result URLs (its live ``public_url``, which the next test's
+    restore puts back), ready to spoil them; the API calls still go straight to the emulator."""
+    host = result_host
     host.upstream = emulator.url
     host.misbehave("pass", times=0)
     emulator.configure(public_url=host.url)

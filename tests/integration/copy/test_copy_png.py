@@ -47,13 +47,6 @@ def big_png() -> bytes:
     return noisy_png(2048, 2048)  # ~12.6 MB
 
 
-@pytest.fixture(scope="module")
-def files() -> Iterator[ResultHost]:
-    server = ResultHost()
-    yield server
-    server.close()
-
-
 @pytest.fixture
 def session() -> Iterator[requests.Session]:
     with requests.Session() as http:
@@ -82,14 +75,14 @@ ONE_ATTEMPT = RetryPolicy(max_attempts=1)
 
 # -- S3: multipart uploads ----------------------------------------------------------------------------------
 def test_s3_multipart_upload_completes_with_exact_bytes(
-    files: ResultHost,
+    result_host: ResultHost,
     session: requests.Session,
     s3fs: S3FileSystem,
     moto_s3: MotoS3,
     bucket: str,
     big_png: bytes,
 ) -> None:
-    url = files.serve("/big.png", Route(big_png))
+    url = result_host.serve("/big.png", Route(big_png))
 
     result = copy_png(
         url, s3fs, f"{bucket}/out/big.png", session=session, block_size=PART, retry=NO_RETRY_WAIT
@@ -103,7 +96,7 @@ def test_s3_multipart_upload_completes_with_exact_bytes(
 
 
 def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
-    files: ResultHost,
+    result_host: ResultHost,
     session: requests.Session,
     s3fs: S3FileSystem,
     moto_s3: MotoS3,
@@ -111,7 +104,7 @@ def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
     big_png: bytes,
 ) -> None:
     # Two parts (10 MiB) are uploaded before the body breaks off: the upload exists, then must be aborted.
-    url = files.serve("/cut.png", Route(big_png, cut_at=2 * PART + 123))
+    url = result_host.serve("/cut.png", Route(big_png, cut_at=2 * PART + 123))
     # The S3 calls as botocore makes them (its public event hooks, unlike s3fs internals such as abort_mpu,
     # which s3fs releases at the fsspec floor do not have): what was created and what was aborted.
     calls: list[tuple[str, str]] = []
@@ -135,11 +128,11 @@ def test_s3_download_cut_mid_multipart_upload_leaves_nothing(
 
 
 def test_s3_bad_md5_is_not_committed(
-    files: ResultHost, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
+    result_host: ResultHost, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
 ) -> None:
     png = noisy_png(64, 64)
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
-    url = files.serve("/md5.png", Route(png, headers={"Content-MD5": wrong}, content_md5=False))
+    url = result_host.serve("/md5.png", Route(png, headers={"Content-MD5": wrong}, content_md5=False))
 
     with pytest.raises(IntegrityError, match="Content-MD5"):
         copy_png(url, s3fs, f"{bucket}/md5.png", session=session, retry=ONE_ATTEMPT)
@@ -149,9 +142,9 @@ def test_s3_bad_md5_is_not_committed(
 
 # -- local files ----------------------------------------------------------------------------------------
 def test_local_reader_never_sees_a_partial_file(
-    files: ResultHost, session: requests.Session, tmp_path: Path, big_png: bytes
+    result_host: ResultHost, session: requests.Session, tmp_path: Path, big_png: bytes
 ) -> None:
-    url = files.serve("/slow.png", Route(big_png, chunk_delay=0.002))
+    url = result_host.serve("/slow.png", Route(big_png, chunk_delay=0.002))
     target = tmp_path / "deep" / "dir" / "slow.png"
     seen: list[tuple[bool, int]] = []
 
@@ -173,12 +166,12 @@ def test_local_reader_never_sees_a_partial_file(
 
 
 def test_local_failure_keeps_the_previous_version(
-    files: ResultHost, session: requests.Session, tmp_path: Path
+    result_host: ResultHost, session: requests.Session, tmp_path: Path
 ) -> None:
     old, new = noisy_png(40, 40), noisy_png(50, 50)
     target = tmp_path / "x.png"
     target.write_bytes(old)
-    url = files.serve("/new.png", Route(new, cut_at=len(new) - 5))
+    url = result_host.serve("/new.png", Route(new, cut_at=len(new) - 5))
 
     with pytest.raises(DownloadError):
         copy_png(
@@ -189,9 +182,11 @@ def test_local_failure_keeps_the_previous_version(
     assert leftovers(tmp_path) == []
 
 
-def test_policies_and_existing_objects(files: ResultHost, session: requests.Session, tmp_path: Path) -> None:
+def test_policies_and_existing_objects(
+    result_host: ResultHost, session: requests.Session, tmp_path: Path
+) -> None:
     png = noisy_png(40, 40)
-    url = files.serve("/p.png", Route(png))
+    url = result_host.serve("/p.png", Route(png))
     fs = fsspec.filesystem("file")
     target = str(tmp_path / "p.png")
 
@@ -199,9 +194,9 @@ def test_policies_and_existing_objects(files: ResultHost, session: requests.Sess
     assert copy_png(url, fs, target, session=session).action is CopyAction.WRITTEN
     existing = probe_existing(fs, target)
     assert existing is not None and existing.complete and (existing.width, existing.height) == (40, 40)
-    hits = files.hits["/p.png"]
+    hits = result_host.hits["/p.png"]
     assert copy_png(url, fs, target, session=session).action is CopyAction.KEPT
-    assert files.hits["/p.png"] == hits + 1  # headers only: the body was not read
+    assert result_host.hits["/p.png"] == hits + 1  # headers only: the body was not read
     assert copy_png(url, fs, target, session=session, overwrite=True).action is CopyAction.REPLACED
 
     Path(target).write_bytes(png[:-12])  # a PNG without its end
@@ -213,63 +208,63 @@ def test_policies_and_existing_objects(files: ResultHost, session: requests.Sess
     assert Path(target).read_bytes() == png
 
 
-def test_http_errors_and_retries(files: ResultHost, session: requests.Session, tmp_path: Path) -> None:
+def test_http_errors_and_retries(result_host: ResultHost, session: requests.Session, tmp_path: Path) -> None:
     fs = fsspec.filesystem("file")
     expired = (
         b"<?xml version='1.0'?><Error><Code>AccessDenied</Code>"
         b"<Message>Request has expired.</Message></Error>"
     )
-    url = files.serve("/expired.png", Route(expired, status=403))
+    url = result_host.serve("/expired.png", Route(expired, status=403))
     with pytest.raises(ResultExpiredError, match=r"403 \(AccessDenied: Request has expired.\)") as caught:
         copy_png(url, fs, str(tmp_path / "e.png"), session=session, retry=NO_RETRY_WAIT)
     assert "secret-signature" not in str(caught.value)
 
     waits: list[float] = []
-    url = files.serve("/busy.png", Route(b"busy", status=503))
+    url = result_host.serve("/busy.png", Route(b"busy", status=503))
     caps = RetryPolicy(max_attempts=3, base_delay=0.5, sleep=waits.append, jitter=lambda cap: cap)
     with pytest.raises(DownloadError, match="503"):
         copy_png(url, fs, str(tmp_path / "b.png"), session=session, retry=caps)
     assert waits == [0.5, 1.0]  # the client's backoff caps (jitter drawn at the cap here)
-    assert files.hits["/busy.png"] == 3
+    assert result_host.hits["/busy.png"] == 3
     assert list(tmp_path.iterdir()) == []
 
 
 def test_download_retries_use_the_client_policy_jitter_and_retry_after(
-    files: ResultHost, session: requests.Session, tmp_path: Path
+    result_host: ResultHost, session: requests.Session, tmp_path: Path
 ) -> None:
     """The retry decisions are RetryPolicy's: full jitter below the cap, and the result server's
     Retry-After when it sends one (capped by max_retry_after); 403/404 are never retried."""
     fs = fsspec.filesystem("file")
     waits: list[float] = []
     jittered = RetryPolicy(max_attempts=4, base_delay=8.0, sleep=waits.append)
-    url = files.serve("/jitter.png", Route(b"busy", status=500))
+    url = result_host.serve("/jitter.png", Route(b"busy", status=500))
     with pytest.raises(DownloadError, match="500"):
         copy_png(url, fs, str(tmp_path / "j.png"), session=session, retry=jittered)
-    assert files.hits["/jitter.png"] == 4 and len(waits) == 3
+    assert result_host.hits["/jitter.png"] == 4 and len(waits) == 3
     assert all(0.0 <= wait <= cap for wait, cap in zip(waits, [8.0, 16.0, 30.0], strict=True))
 
     waits.clear()
-    url = files.serve("/later.png", Route(b"slow down", status=429, headers={"Retry-After": "7"}))
+    url = result_host.serve("/later.png", Route(b"slow down", status=429, headers={"Retry-After": "7"}))
     with pytest.raises(DownloadError, match="429") as caught:
         copy_png(url, fs, str(tmp_path / "l.png"), session=session, retry=jittered)
     assert caught.value.retry_after == 7.0
     assert waits == [7.0, 7.0, 7.0]  # what the server asked, not the backoff
 
     waits.clear()
-    url = files.serve("/gone.png", Route(b"", status=404))
+    url = result_host.serve("/gone.png", Route(b"", status=404))
     with pytest.raises(ResultNotFoundError) as gone:
         copy_png(url, fs, str(tmp_path / "g.png"), session=session, retry=jittered)
     assert not gone.value.retryable
-    assert waits == [] and files.hits["/gone.png"] == 1
+    assert waits == [] and result_host.hits["/gone.png"] == 1
     assert list(tmp_path.iterdir()) == []
 
 
 # -- any other fsspec filesystem: temp object + rename ---------------------------------------------------
-def test_generic_filesystem_uses_a_temp_object(files: ResultHost, session: requests.Session) -> None:
+def test_generic_filesystem_uses_a_temp_object(result_host: ResultHost, session: requests.Session) -> None:
     fs = fsspec.filesystem("memory")
     png = noisy_png(30, 30)
-    good = files.serve("/m.png", Route(png))
-    cut = files.serve("/mcut.png", Route(png, cut_at=100))
+    good = result_host.serve("/m.png", Route(png))
+    cut = result_host.serve("/mcut.png", Route(png, cut_at=100))
 
     with pytest.raises(DownloadError):
         copy_png(cut, fs, "/wx-test/cut.png", session=session, retry=ONE_ATTEMPT)
