@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 class Log(Protocol):
     """What waiting needs of a log: the task's or the trigger's Airflow logger, or a stdlib logger."""
 
+    def debug(self, msg: Any, /, *args: Any) -> Any: ...
+
     def info(self, msg: Any, /, *args: Any) -> Any: ...
 
     def warning(self, msg: Any, /, *args: Any, exc_info: Any = ...) -> Any: ...
@@ -57,6 +59,8 @@ class PollSchedule:
     consecutive_errors: int = 0
     #: Undocumented statuses already warned about in this wait (each is logged once, not every poll).
     warned_statuses: set[str] = field(default_factory=set)
+    #: The status the last successful query saw (INFO when it changes, DEBUG while it stays the same).
+    last_status: str | None = None
 
     def first_delay(self, now: float | None = None) -> float:
         """A random head start in ``[0, poll_interval)`` before a trigger's first query.
@@ -114,8 +118,10 @@ class PollSchedule:
         """:meth:`step`, and say what the query saw in the caller's log: the one place every waiting loop
         (trigger, worker polling, sensor ``poke``) turns a status query into a decision and a log line.
 
-        A status is logged at INFO, a failed query at WARNING (whether or not it ends the wait; the outcome's
-        message then says why it ended). ``paced=False`` is for a caller whose next query is timed by
+        A new status (the first one seen, PENDING → RUNNING, a terminal one) is logged at INFO, the same
+        status again at DEBUG (thousands of waits in one triggerer would otherwise log a line per query),
+        a failed query at WARNING (whether or not it ends the wait; the outcome's message then says why it
+        ended). ``paced=False`` is for a caller whose next query is timed by
         someone else (a sensor in poke mode sleeps its ``poke_interval``), so no delay is announced.
         """
         decision = self.step(result, now)
@@ -127,7 +133,10 @@ class PollSchedule:
         if isinstance(result, WanxiangError):
             log.warning("Polling Wanxiang task %s failed (%s)%s", self.wanxiang_task_id, result, after)
         else:
-            log.info("Wanxiang task %s is %s%s", self.wanxiang_task_id, result.status.value, after)
+            status = result.status.value
+            emit = log.debug if status == self.last_status else log.info
+            self.last_status = status
+            emit("Wanxiang task %s is %s%s", self.wanxiang_task_id, status, after)
         return decision
 
     def _why_given_up(self, error: WanxiangError) -> str:

@@ -2,8 +2,9 @@
 
 The trigger only polls; submission always happens in the worker, so a triggerer restart (which re-creates the
 trigger from its kwargs and runs it again) can never pay for a second edit. It is pure asyncio: the
-connection is resolved without blocking the event loop, one aiohttp session serves the whole wait, and every
-sleep is ``asyncio.sleep``.
+connection is resolved without blocking the event loop, every wait of a connection in the triggerer shares
+one HTTP pool (:mod:`~airflow_provider_wanxiang.client.shared`: a few keep-alive sockets, however many
+waits), and every sleep is ``asyncio.sleep``.
 
 Trigger-kwargs policy: Airflow stores a deferred task's trigger kwargs (:meth:`WanxiangTaskTrigger.serialize`)
 in its database and re-creates the trigger from them, possibly in a triggerer running a newer release of
@@ -25,13 +26,14 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_wanxiang.client import (
-    AsyncWanxiangClient,
+    ClientConfig,
     DeadlineExceededError,
     RetryPolicy,
     Task,
     UnsupportedOperationError,
     WanxiangError,
 )
+from airflow_provider_wanxiang.client.shared import SharedPool, shared_pool
 from airflow_provider_wanxiang.compat import deserialize, serialize, task_instance_still_deferred
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
@@ -114,7 +116,7 @@ class WanxiangTaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            client = await self._hook().aget_conn()
+            config = await self._hook().aget_client_config()
         except (WanxiangConnectionError, WanxiangError) as err:
             failure = TaskOutcome(
                 status=OutcomeStatus.ERROR,
@@ -123,23 +125,23 @@ class WanxiangTaskTrigger(BaseTrigger):
             )
             yield self._event(failure)
             return
-        async with client:
-            outcome = await self._wait(client)
+        async with shared_pool(config) as pool:
+            outcome = await self._wait(pool)
         yield self._event(outcome)
 
     def _event(self, outcome: TaskOutcome) -> TriggerEvent:
         """The single event of this trigger, stamped with the try that deferred."""
         return TriggerEvent(dataclasses.replace(outcome, deferred_in_try=self.deferred_in_try).to_event())
 
-    async def _wait(self, client: AsyncWanxiangClient) -> TaskOutcome:
+    async def _wait(self, pool: SharedPool) -> TaskOutcome:
         schedule = PollSchedule(self.wanxiang_task_id, self.poll_interval, self.end_time, self.error_budget)
         # The async mirror of waiting.poll_in_worker: decisions and log lines are PollSchedule.observe's.
         await asyncio.sleep(schedule.first_delay())
-        while not isinstance(decision := schedule.observe(await self._query(client), self.log), TaskOutcome):
+        while not isinstance(decision := schedule.observe(await self._query(pool), self.log), TaskOutcome):
             await asyncio.sleep(decision)
         return decision
 
-    async def _query(self, client: AsyncWanxiangClient) -> Task | WanxiangError:
+    async def _query(self, pool: SharedPool) -> Task | WanxiangError:
         """One status query, bounded by the wait's own deadline as well as the client's per-request one.
 
         A server that trickles its answer cannot hold the trigger past ``end_time``: the query is cut there
@@ -148,13 +150,17 @@ class WanxiangTaskTrigger(BaseTrigger):
         """
         bound = max(self.end_time - time.time(), _LAST_QUERY_SECONDS)
         try:
-            return await asyncio.wait_for(client.get_task(self.wanxiang_task_id), bound)
+            return await asyncio.wait_for(self._get_task(pool), bound)
         except asyncio.TimeoutError:
             return DeadlineExceededError(
                 f"GET /tasks/{self.wanxiang_task_id}: no complete answer before the wait's deadline"
             )
         except WanxiangError as err:
             return err
+
+    async def _get_task(self, pool: SharedPool) -> Task:
+        pool.count_query()
+        return await pool.client.get_task(self.wanxiang_task_id)
 
     async def on_kill(self) -> None:
         """Cancel the remote task when a user kills the deferred task (Airflow >= 3.3 calls this).
@@ -189,9 +195,10 @@ class WanxiangTaskTrigger(BaseTrigger):
                 self.wanxiang_task_id,
             )
             return
-        async with await self._hook().aget_conn() as client:
+        config: ClientConfig = await self._hook().aget_client_config()
+        async with shared_pool(config) as pool:
             try:
-                await client.cancel_task(self.wanxiang_task_id)
+                await pool.client.cancel_task(self.wanxiang_task_id)
             except UnsupportedOperationError:
                 self.log.info("Task %s had already started; it cannot be canceled", self.wanxiang_task_id)
             else:
