@@ -6,6 +6,12 @@ few keep-alive sockets whatever the number of waits. The pool is created by the 
 the last one leaves (a wait's ``async with shared_pool(config)``), and lives only in memory, so a restarted
 triggerer starts empty.
 
+The pool also holds the connection's query budget (``ClientConfig.query_budget``, queries/s): every status
+query first takes a token from its fair :class:`~airflow_provider_wanxiang.client.pacing.TokenBucket`, so
+the process never exceeds the budget, and :meth:`SharedPool.fair_interval` tells each wait how far apart its
+queries must be for all waits to fit in it (``waits / budget`` seconds), which
+:class:`~airflow_provider_wanxiang.polling.PollSchedule` uses to stretch its interval.
+
 Pools are keyed by the resolved :class:`~airflow_provider_wanxiang.client.ClientConfig` (key, base URL,
 proxy, workspace, timeouts, ...): after a secret rotation new waits resolve a new config and get a new pool,
 while the old one closes when its last waiter leaves. The config's ``repr`` hides the key and the proxy, so
@@ -28,6 +34,7 @@ import aiohttp
 
 from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient, open_session
 from airflow_provider_wanxiang.client.config import ClientConfig
+from airflow_provider_wanxiang.client.pacing import TokenBucket
 
 __all__ = ["POOL_CONNECTIONS", "SUMMARY_SECONDS", "SharedPool", "open_pools", "shared_pool"]
 
@@ -51,6 +58,7 @@ class SharedPool:
         self.config = config
         self.session: aiohttp.ClientSession = open_session(config, connections=POOL_CONNECTIONS)
         self.client = AsyncWanxiangClient(config, session=self.session)
+        self.budget = TokenBucket(config.query_budget)
         self.waiters = 0
         #: Status queries sent through this pool since it opened.
         self.queries = 0
@@ -60,9 +68,14 @@ class SharedPool:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, waiters={self.waiters})"
 
-    def count_query(self) -> None:
-        """Record one status query (for the periodic summary and for tests)."""
+    async def before_query(self) -> None:
+        """Wait for the budget to allow one more status query, and count it."""
+        await self.budget.acquire()
         self.queries += 1
+
+    def fair_interval(self) -> float:
+        """Seconds between two queries of one wait for all waits of this pool to fit in the budget."""
+        return self.waiters / self.config.query_budget
 
     def _start_summary(self) -> None:
         if self._summary is None:
@@ -76,12 +89,14 @@ class SharedPool:
             now = time.monotonic()
             rate = (self.queries - last_queries) / max(now - last_time, 1e-9)
             log.info(
-                "Wanxiang pool for %s: %d waits, %d status queries in the last %.0f s (%.2f queries/s)",
+                "Wanxiang pool for %s: %d waits, %d status queries in the last %.0f s "
+                "(%.2f queries/s; budget %g/s)",
                 self.config.base_url,
                 self.waiters,
                 self.queries - last_queries,
                 now - last_time,
                 rate,
+                self.config.query_budget,
             )
             last_queries, last_time = self.queries, now
 

@@ -37,7 +37,11 @@ from airflow_provider_wanxiang.client.shared import SharedPool, shared_pool
 from airflow_provider_wanxiang.compat import deserialize, serialize, task_instance_still_deferred
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
-from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
+from airflow_provider_wanxiang.polling import (
+    DEFAULT_ERROR_BUDGET,
+    DEFAULT_TRIGGER_POLL_INTERVAL,
+    PollSchedule,
+)
 
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
@@ -63,7 +67,8 @@ class WanxiangTaskTrigger(BaseTrigger):
     :param wanxiang_task_id: The remote task id returned by the create call.
     :param wanxiang_conn_id: The ``wanxiang`` connection to poll with.
     :param end_time: Absolute deadline, epoch seconds (survives triggerer restarts).
-    :param poll_interval: Seconds between status queries (±10 % jitter).
+    :param poll_interval: The shortest interval between two status queries of this wait (±10 % jitter);
+        the connection's ``query_budget`` stretches it when many waits share the triggerer.
     :param error_budget: Consecutive transient failures tolerated before an ``error`` event.
     :param request_timeout: Per-request connect/read timeout in seconds.
     :param deferred_in_try: The Airflow try number that deferred, echoed in the event (see
@@ -76,7 +81,7 @@ class WanxiangTaskTrigger(BaseTrigger):
         wanxiang_task_id: str,
         end_time: float,
         wanxiang_conn_id: str = WanxiangHook.default_conn_name,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float = DEFAULT_TRIGGER_POLL_INTERVAL,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         request_timeout: float = 30.0,
         deferred_in_try: int | None = None,
@@ -134,7 +139,13 @@ class WanxiangTaskTrigger(BaseTrigger):
         return TriggerEvent(dataclasses.replace(outcome, deferred_in_try=self.deferred_in_try).to_event())
 
     async def _wait(self, pool: SharedPool) -> TaskOutcome:
-        schedule = PollSchedule(self.wanxiang_task_id, self.poll_interval, self.end_time, self.error_budget)
+        schedule = PollSchedule(
+            self.wanxiang_task_id,
+            self.poll_interval,
+            self.end_time,
+            self.error_budget,
+            fair_interval=pool.fair_interval,
+        )
         # The async mirror of waiting.poll_in_worker: decisions and log lines are PollSchedule.observe's.
         await asyncio.sleep(schedule.first_delay())
         while not isinstance(decision := schedule.observe(await self._query(pool), self.log), TaskOutcome):
@@ -159,7 +170,7 @@ class WanxiangTaskTrigger(BaseTrigger):
             return err
 
     async def _get_task(self, pool: SharedPool) -> Task:
-        pool.count_query()
+        await pool.before_query()
         return await pool.client.get_task(self.wanxiang_task_id)
 
     async def on_kill(self) -> None:

@@ -24,17 +24,21 @@ from tests.integration.airflow.conftest import SECRET
 CONN_ID = "wanxiang_default"
 
 
+#: The emulator's query limit in these tests (429 above it): above the budgets below, so a 429 would mean
+#: the triggers exceeded their budget.
+QUERY_QPS = 50.0
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    """Tasks that run 2 s; no submit or concurrency limit (a thousand tasks are in flight at once)."""
+    """No submit or concurrency limit (a thousand tasks are in flight at once); queries limited."""
     config = EmulatorConfig(
         port=0,
         api_keys=[SECRET],
-        task_seconds=2.0,
         task_seconds_spread=0.0,
         submit_rps=0.0,
         max_concurrent=5000,
-        query_qps=0.0,
+        query_qps=QUERY_QPS,
     )
     with EmulatorServer(config) as server:
         yield server
@@ -66,20 +70,46 @@ async def _run_all(task_ids: list[str], **kwargs: Any) -> list[dict[str, Any]]:
     return await asyncio.gather(*(one(task_id) for task_id in task_ids))
 
 
-@pytest.mark.timeout(300)
-async def test_a_thousand_triggers_share_a_bounded_number_of_sockets(
+@pytest.mark.timeout(600)
+async def test_a_thousand_triggers_share_a_few_sockets_and_stay_within_the_budget(
     emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _connect(monkeypatch, emulator)
+    budget = 40.0
+    emulator.configure(task_seconds=2.0)
+    _connect(monkeypatch, emulator, query_budget=budget)
     task_ids = await _submit(emulator, 1000)
     before = emulator.stats()
 
-    events = await _run_all(task_ids, poll_interval=5.0)
+    started = time.monotonic()
+    events = await _run_all(task_ids, poll_interval=0.5)
+    elapsed = time.monotonic() - started
 
     assert [event["status"] for event in events] == ["success"] * 1000
     stats = emulator.stats()
-    assert stats["task_queries"] - before["task_queries"] >= 1000
+    queries = stats["task_queries"] - before["task_queries"]
+    assert queries >= 1000
+    # The budget over the whole run, plus the bucket's burst of one: an upper bound, not a speed.
+    assert queries <= budget * elapsed + 1
+    assert stats["rejected"] == {}, "no query went over the emulator's limit"
     # Each trigger alone would have opened (at least) one socket of its own: 1,000 of them.
     assert stats["connections_opened"] - before["connections_opened"] <= POOL_CONNECTIONS
     assert open_pools() == {}, "the last waiter closed the pool"
-    assert stats["rejected"] == {}
+
+
+@pytest.mark.timeout(300)
+async def test_a_few_waits_are_polled_often_with_the_default_interval(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 waits of 9 s tasks with the default interval (1.5 s) and the default budget (10/s, 1/s per wait
+    # here): each wait queries about 6 times (about 0.75 s mean detection latency). The former fixed 15 s
+    # would have made 1 query per wait.
+    emulator.configure(task_seconds=9.0)
+    _connect(monkeypatch, emulator)
+    task_ids = await _submit(emulator, 10)
+    before = emulator.stats()
+
+    events = await _run_all(task_ids)
+
+    assert [event["status"] for event in events] == ["success"] * 10
+    queries = emulator.stats()["task_queries"] - before["task_queries"]
+    assert queries >= 10 * 4, f"{queries} queries for 10 waits of 9 s"
