@@ -83,7 +83,7 @@ class SharedPool:
 
     async def _summarize(self) -> None:
         """Log an INFO line per :data:`SUMMARY_SECONDS`: the per-query lines are DEBUG."""
-        last_queries, last_time = self.queries, time.monotonic()
+        last_queries, last_time = 0, self._opened
         while True:
             await asyncio.sleep(SUMMARY_SECONDS)
             now = time.monotonic()

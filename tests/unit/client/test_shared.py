@@ -7,8 +7,11 @@ session each waiter gets and when it is closed.
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from airflow_provider_wanxiang.client import ClientConfig
+import pytest
+
+from airflow_provider_wanxiang.client import ClientConfig, shared
 from airflow_provider_wanxiang.client.shared import POOL_CONNECTIONS, open_pools, shared_pool
 
 URL = "http://127.0.0.1:9"
@@ -108,3 +111,21 @@ async def _pool_in_fresh_loop() -> object:
     assert open_pools() == {}, "a fresh loop starts with no pools"
     async with shared_pool(_config()) as pool:
         return pool
+
+
+async def test_each_pool_logs_a_periodic_summary_of_waits_and_queries(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(shared, "SUMMARY_SECONDS", 0.05)
+    with caplog.at_level(logging.INFO, logger=shared.__name__):
+        async with shared_pool(ClientConfig(api_key="sk-one", base_url=URL, query_budget=1000)) as pool:
+            for _ in range(3):
+                await pool.before_query()
+            for _ in range(200):  # until the first summary (bounded; not a timing assertion)
+                if caplog.records:
+                    break
+                await asyncio.sleep(0.05)
+    (first, *_) = caplog.records
+    message = first.getMessage()
+    assert "1 waits, 3 status queries" in message and "budget 1000/s" in message
+    assert "sk-one" not in message
