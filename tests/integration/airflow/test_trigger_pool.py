@@ -75,7 +75,7 @@ async def test_a_thousand_triggers_share_a_few_sockets_and_stay_within_the_budge
     emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     budget = 40.0
-    emulator.configure(task_seconds=2.0)
+    emulator.configure(task_seconds=2.0, query_qps=QUERY_QPS)
     _connect(monkeypatch, emulator, query_budget=budget)
     task_ids = await _submit(emulator, 1000)
     before = emulator.stats()
@@ -103,7 +103,7 @@ async def test_a_few_waits_are_polled_often_with_the_default_interval(
     # 10 waits of 9 s tasks with the default interval (1.5 s) and the default budget (10/s, 1/s per wait
     # here): each wait queries about 6 times (about 0.75 s mean detection latency). The former fixed 15 s
     # would have made 1 query per wait.
-    emulator.configure(task_seconds=9.0)
+    emulator.configure(task_seconds=9.0, query_qps=QUERY_QPS)
     _connect(monkeypatch, emulator)
     task_ids = await _submit(emulator, 10)
     before = emulator.stats()
@@ -113,3 +113,24 @@ async def test_a_few_waits_are_polled_often_with_the_default_interval(
     assert [event["status"] for event in events] == ["success"] * 10
     queries = emulator.stats()["task_queries"] - before["task_queries"]
     assert queries >= 10 * 4, f"{queries} queries for 10 waits of 9 s"
+
+
+@pytest.mark.timeout(300)
+async def test_the_default_budget_keeps_a_hundred_waits_under_the_services_limit(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The emulator at the real service's 20 task queries/s; the connection at the default budget (10/s)
+    # and the trigger at its default interval, which alone would ask for 100 / 1.5 ≈ 67 queries/s.
+    emulator.configure(task_seconds=3.0, query_qps=20.0)
+    _connect(monkeypatch, emulator)
+    task_ids = await _submit(emulator, 100)
+    before = emulator.stats()
+
+    started = time.monotonic()
+    events = await _run_all(task_ids)
+    elapsed = time.monotonic() - started
+
+    assert [event["status"] for event in events] == ["success"] * 100
+    stats = emulator.stats()
+    assert stats["rejected"] == {}, "not one 429 from the service's limit"
+    assert stats["task_queries"] - before["task_queries"] <= 10.0 * elapsed + 1
