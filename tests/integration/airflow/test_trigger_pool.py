@@ -134,3 +134,29 @@ async def test_the_default_budget_keeps_a_hundred_waits_under_the_services_limit
     stats = emulator.stats()
     assert stats["rejected"] == {}, "not one 429 from the service's limit"
     assert stats["task_queries"] - before["task_queries"] <= 10.0 * elapsed + 1
+
+
+@pytest.mark.timeout(120)
+async def test_waits_queued_behind_a_tiny_budget_end_at_their_deadline_without_querying(
+    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One query per 100 s for the whole connection: the first wait takes the one token, the others queue
+    # behind it and must still end with the timeout event at their deadline (not 100 s later), sending
+    # nothing over the budget; the pool closes when the last of them leaves.
+    emulator.configure(task_seconds=60.0, query_qps=QUERY_QPS)
+    _connect(monkeypatch, emulator, query_budget=0.01)
+    task_ids = await _submit(emulator, 3)
+    before = emulator.stats()
+
+    async def one(task_id: str) -> dict[str, Any]:
+        trigger = WanxiangTaskTrigger(
+            wanxiang_task_id=task_id, wanxiang_conn_id=CONN_ID, end_time=time.time() + 2, poll_interval=0.1
+        )
+        (event,) = [event.payload async for event in trigger.run()]
+        return event
+
+    events = await asyncio.gather(*(one(task_id) for task_id in task_ids))
+
+    assert [event["status"] for event in events] == ["timeout"] * 3
+    assert emulator.stats()["task_queries"] - before["task_queries"] == 1
+    assert open_pools() == {}
