@@ -18,15 +18,21 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from airflow_provider_wanxiang.client import RetryPolicy, Task, WanxiangError
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome, outcome_from_task
 
-#: Default seconds between status queries. Hundreds of deferred edits at 15 s stay well under the
-#: account-wide 20 QPS task-query limit, and a wan2.5 edit takes 30 s-2 min, so little latency is added.
+#: Default seconds between status queries of a wait in a worker (polling or poke mode). Workers share no
+#: budget, so this stays long: hundreds of such waits at 15 s stay under the account's 20 task queries/s.
 DEFAULT_POLL_INTERVAL = 15.0
+#: Default seconds between status queries of a deferred wait (the trigger). Short, because the waits of a
+#: triggerer share the connection's query budget, which stretches the interval when there are many
+#: (:attr:`PollSchedule.fair_interval`): up to ~10 waits are polled every 1.5 s (0.75 s mean detection
+#: latency), a thousand at the budget's pace.
+DEFAULT_TRIGGER_POLL_INTERVAL = 1.5
 #: Consecutive failed status queries tolerated before the wait ends with an ``error`` outcome.
 DEFAULT_ERROR_BUDGET = 8
 #: Spread of each poll interval (±10 %) so many deferred tasks do not query in lock-step.
@@ -39,6 +45,8 @@ log = logging.getLogger(__name__)
 
 class Log(Protocol):
     """What waiting needs of a log: the task's or the trigger's Airflow logger, or a stdlib logger."""
+
+    def debug(self, msg: Any, /, *args: Any) -> Any: ...
 
     def info(self, msg: Any, /, *args: Any) -> Any: ...
 
@@ -57,16 +65,25 @@ class PollSchedule:
     consecutive_errors: int = 0
     #: Undocumented statuses already warned about in this wait (each is logged once, not every poll).
     warned_statuses: set[str] = field(default_factory=set)
+    #: The status the last successful query saw (INFO when it changes, DEBUG while it stays the same).
+    last_status: str | None = None
+    #: Seconds between two queries of this wait that keep all waits sharing its budget within it (the
+    #: trigger's pool: ``waits / budget``); the interval is never shorter. Zero where nothing is shared.
+    fair_interval: Callable[[], float] = field(default=lambda: 0.0, repr=False)
+
+    def interval(self) -> float:
+        """Seconds between two queries now: ``poll_interval``, stretched to the fair share of the budget."""
+        return max(self.poll_interval, self.fair_interval())
 
     def first_delay(self, now: float | None = None) -> float:
-        """A random head start in ``[0, poll_interval)`` before a trigger's first query.
+        """A random head start in ``[0, interval())`` before a trigger's first query.
 
         When a triggerer (re)starts, every deferred wait starts at once; without this spread, hundreds of
         waits would query in the same second and trip the 20 QPS task-query limit. The worker already
         checked the status just before deferring, so the delay costs nothing on a fresh deferral.
         """
         now = time.time() if now is None else now
-        return max(0.0, min(random.uniform(0, self.poll_interval), self.end_time - now))
+        return max(0.0, min(random.uniform(0, self.interval()), self.end_time - now))
 
     def step(self, result: Task | WanxiangError, now: float | None = None) -> TaskOutcome | float:
         """Decide after one status query: the terminal outcome, or how many seconds to sleep.
@@ -90,7 +107,7 @@ class PollSchedule:
                 return outcome
             self._warn_undocumented(result)
             self.consecutive_errors = 0
-            sleep = self.poll_interval * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
+            sleep = self.interval() * random.uniform(1 - POLL_JITTER, 1 + POLL_JITTER)
         remaining = self.end_time - now
         if remaining <= 0:
             return TaskOutcome(
@@ -114,8 +131,10 @@ class PollSchedule:
         """:meth:`step`, and say what the query saw in the caller's log: the one place every waiting loop
         (trigger, worker polling, sensor ``poke``) turns a status query into a decision and a log line.
 
-        A status is logged at INFO, a failed query at WARNING (whether or not it ends the wait; the outcome's
-        message then says why it ended). ``paced=False`` is for a caller whose next query is timed by
+        A new status (the first one seen, PENDING → RUNNING, a terminal one) is logged at INFO, the same
+        status again at DEBUG (thousands of waits in one triggerer would otherwise log a line per query),
+        a failed query at WARNING (whether or not it ends the wait; the outcome's message then says why it
+        ended). ``paced=False`` is for a caller whose next query is timed by
         someone else (a sensor in poke mode sleeps its ``poke_interval``), so no delay is announced.
         """
         decision = self.step(result, now)
@@ -127,7 +146,10 @@ class PollSchedule:
         if isinstance(result, WanxiangError):
             log.warning("Polling Wanxiang task %s failed (%s)%s", self.wanxiang_task_id, result, after)
         else:
-            log.info("Wanxiang task %s is %s%s", self.wanxiang_task_id, result.status.value, after)
+            status = result.status.value
+            emit = log.debug if status == self.last_status else log.info
+            self.last_status = status
+            emit("Wanxiang task %s is %s%s", self.wanxiang_task_id, status, after)
         return decision
 
     def _why_given_up(self, error: WanxiangError) -> str:
@@ -155,12 +177,12 @@ class PollSchedule:
         """Back off after a failed query, or ``None`` to give up.
 
         Non-retryable errors (a revoked key, a 4xx) end the wait at once; retryable ones back off with
-        jitter, honour ``Retry-After`` and count against the budget. The floor of a quarter poll interval
-        keeps a burst of errors from turning into a burst of queries.
+        jitter, honour ``Retry-After`` and count against the budget. The floor of a quarter interval keeps a
+        burst of errors from turning into a burst of queries.
         """
         if not error.retryable:
             return None
         self.consecutive_errors += 1
         if self.consecutive_errors > self.error_budget:
             return None
-        return max(self.backoff.delay(self.consecutive_errors, error.retry_after), self.poll_interval / 4)
+        return max(self.backoff.delay(self.consecutive_errors, error.retry_after), self.interval() / 4)

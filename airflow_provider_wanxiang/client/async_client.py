@@ -32,7 +32,7 @@ from airflow_provider_wanxiang.client.models import (
 from airflow_provider_wanxiang.client.protocol import HttpRequest, UploadRequest
 from airflow_provider_wanxiang.client.proxies import proxy_for_url, redact_credentials
 
-__all__ = ["AsyncWanxiangClient"]
+__all__ = ["AsyncWanxiangClient", "open_session"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R", HttpRequest, UploadRequest)
@@ -58,12 +58,29 @@ def _transport_error(exc: BaseException, request: HttpRequest | UploadRequest) -
     return TransportError(f"{where}: connection dropped ({type(exc).__name__}: {detail})", request_sent=True)
 
 
+def open_session(config: ClientConfig, *, connections: int | None = None) -> aiohttp.ClientSession:
+    """The ``aiohttp`` session the client sends through: ``config``'s timeouts, no automatic decompression.
+
+    ``connections`` bounds the sockets the session may hold at once (aiohttp's default, 100, when ``None``);
+    idle sockets are kept alive for reuse. Call it inside the event loop that will use the session.
+    """
+    timeout = aiohttp.ClientTimeout(
+        total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+    )
+    connector = aiohttp.TCPConnector(limit=connections) if connections is not None else None
+    return aiohttp.ClientSession(timeout=timeout, auto_decompress=False, connector=connector)
+
+
 class AsyncWanxiangClient:
     """Non-blocking client for the wan2.5 image-editing task API over one ``aiohttp.ClientSession``.
 
     The session is created lazily, inside the running event loop, on the first call, and is owned by
     the client: use ``async with AsyncWanxiangClient(config) as client:`` or ``await client.aclose()``.
     A client belongs to the event loop that first used it.
+
+    Many clients may share one session (``session=``, e.g. from :func:`open_session` with a socket bound,
+    as :mod:`~airflow_provider_wanxiang.client.shared` does for all waits of a connection); the client then
+    does not own it and ``aclose`` leaves it open for the others.
 
     One difference from ``requests`` that is harmless by construction: after a dropped connection,
     aiohttp itself resends an *idempotent* request (our GETs) once before our retry policy sees an error.
@@ -75,9 +92,10 @@ class AsyncWanxiangClient:
     reads the environment (``trust_env`` stays off, so no ``~/.netrc`` either).
     """
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, *, session: aiohttp.ClientSession | None = None) -> None:
         self._config = config
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = session
+        self._owns_session = session is None
 
     @property
     def config(self) -> ClientConfig:
@@ -92,6 +110,8 @@ class AsyncWanxiangClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if not self._owns_session:
+            return
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
@@ -100,12 +120,10 @@ class AsyncWanxiangClient:
         return f"{type(self).__name__}(base_url={self._config.base_url!r})"
 
     def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(
-                total=None, sock_connect=self._config.connect_timeout, sock_read=self._config.read_timeout
-            )
-            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
-        return self._session
+        session = self._session
+        if session is None or (self._owns_session and session.closed):
+            session = self._session = open_session(self._config)
+        return session
 
     # -- API --------------------------------------------------------------------------------------------
 

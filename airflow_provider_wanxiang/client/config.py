@@ -5,6 +5,7 @@ The API key lives only here (hidden from ``repr``) and is read by the transports
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,11 +17,15 @@ from airflow_provider_wanxiang.client.errors import WanxiangValidationError
 from airflow_provider_wanxiang.client.proxies import parse_proxy_url
 from airflow_provider_wanxiang.client.retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_USER_AGENT", "ClientConfig"]
+__all__ = ["DEFAULT_QUERY_BUDGET", "DEFAULT_TIMEOUT", "DEFAULT_USER_AGENT", "ClientConfig"]
 
 DEFAULT_USER_AGENT = f"airflow-provider-wanxiang/{__version__}"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 """(connect, read) seconds. Create answers within a second or two; 60 s of read silence means trouble."""
+
+DEFAULT_QUERY_BUDGET = 10.0
+"""Status queries/s all waits of one connection in one process may make together: half the documented
+account-wide limit of 20 task queries/s, leaving room for other processes and the workers' own queries."""
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 _REDACTED = "<redacted>"
@@ -43,6 +48,8 @@ class ClientConfig:
     :param total_timeout: Seconds one attempt may take in all (connect, send, headers and the whole body),
         however the server trickles its answer; default connect + 2 x read timeout (see
         :attr:`attempt_deadline`).
+    :param query_budget: Status queries per second that the waits sharing this configuration in one
+        process (:mod:`~airflow_provider_wanxiang.client.shared`) may make together; a positive number.
     """
 
     api_key: str = field(repr=False)
@@ -53,6 +60,7 @@ class ClientConfig:
     workspace_id: str | None = None
     proxy: str | None = field(default=None, repr=False)
     total_timeout: float | None = None
+    query_budget: float = DEFAULT_QUERY_BUDGET
 
     def __post_init__(self) -> None:
         # Checked here because an HTTP library rejecting a malformed header tends to quote its value,
@@ -79,6 +87,15 @@ class ClientConfig:
                 self.total_timeout,
                 "seconds > 0",
                 f"{self.total_timeout!r} is not a positive number of seconds",
+            )
+        budget = self.query_budget
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
+            raise WanxiangValidationError(
+                "query_budget",
+                budget,
+                "queries per second > 0 (the service allows 20 task queries/s per account)",
+                f"{budget!r} is not a positive number of queries per second (the service allows 20 task "
+                "queries/s per account; the default is 10)",
             )
         for value in (self.connect_timeout, self.read_timeout):
             if not value > 0:

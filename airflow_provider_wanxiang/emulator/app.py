@@ -55,6 +55,7 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     core = request.app[CORE]
     core.stats.requests += 1
+    core.stats.saw_connection(request.transport)
     fault_route = FAULT_ROUTES[route_name]
     is_oss = route_name in OSS_ROUTES
     fault = _pick_fault(core, fault_route) if fault_route else None

@@ -7,6 +7,7 @@ task states are computed lazily from the clock.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import math
 from dataclasses import dataclass, field
@@ -28,6 +29,24 @@ class Stats:
     faults_injected: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     faults_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: Connections that carried an API request since the last reset (tests count the client's sockets).
+    connections_opened: int = 0
+    #: Those connections by the client's address; closed ones are pruned when counted.
+    _connections: dict[Any, asyncio.BaseTransport] = field(default_factory=dict)
+
+    def saw_connection(self, transport: asyncio.BaseTransport | None) -> None:
+        """Count the connection of ``transport`` the first time it carries a request."""
+        if transport is None:
+            return
+        peer = transport.get_extra_info("peername")
+        if self._connections.get(peer) is not transport:  # a new socket (or a reused client port)
+            self._connections[peer] = transport
+            self.connections_opened += 1
+
+    def connections_open(self) -> int:
+        """Counted connections whose socket is still open."""
+        self._connections = {p: t for p, t in self._connections.items() if not t.is_closing()}
+        return len(self._connections)
 
     def snapshot(self, tasks: list[Task], now: float) -> dict[str, Any]:
         final: dict[str, int] = dict.fromkeys(FINAL_STATUSES, 0)
@@ -55,6 +74,8 @@ class Stats:
             "rejected": dict(self.rejected),
             "faults_injected": self.faults_injected,
             "faults_by_route": dict(self.faults_by_route),
+            "connections_opened": self.connections_opened,
+            "connections_open": self.connections_open(),
             "peak_concurrency": peak_concurrency(tasks),
             "peak_running": peak_concurrency(tasks, running_only=True),
         }

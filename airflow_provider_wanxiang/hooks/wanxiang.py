@@ -30,6 +30,7 @@ from airflow_provider_wanxiang.client import (
     console_task_url,
     resolve_base_url,
 )
+from airflow_provider_wanxiang.client.config import DEFAULT_QUERY_BUDGET
 from airflow_provider_wanxiang.compat import connection_form_3_1
 from airflow_provider_wanxiang.exceptions import (
     WanxiangConnectionError as WanxiangConnectionError,  # re-exported
@@ -78,10 +79,28 @@ def client_config_from_connection(
             retry=retry,
             workspace_id=workspace_id,
             proxy=proxy,
+            query_budget=_query_budget(extra.get("query_budget")),
         )
     except WanxiangValidationError as err:
         # The proxy's credentials are not in the message: the validation error shows it redacted.
         raise WanxiangConnectionError(f"Connection {conn.conn_id!r}: {err}") from None
+
+
+def _query_budget(value: Any) -> Any:
+    """``extra.query_budget`` as a number (the UI stores a string); ``ClientConfig`` checks its range."""
+    if value is None or value == "":
+        return DEFAULT_QUERY_BUDGET
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise WanxiangValidationError(
+                "query_budget",
+                value,
+                "queries per second > 0",
+                f"{value!r} is not a number of queries per second",
+            ) from None
+    return value
 
 
 def _host_with_port(host: str | None, port: int | None) -> str | None:
@@ -106,7 +125,9 @@ class WanxiangHook(BaseHook):
         (``ap-southeast-1`` or ``cn-beijing``), optional ``extra.workspace_id``, an optional ``host``
         that overrides the base URL (an emulator, a gateway or a reverse proxy) and an optional
         ``extra.proxy``, a forward proxy for every request made with this connection (API calls, uploads,
-        the trigger's polls and result downloads), overriding ``HTTP(S)_PROXY``.
+        the trigger's polls and result downloads), overriding ``HTTP(S)_PROXY``; an optional
+        ``extra.query_budget``, the status queries/s all waits of this connection in one triggerer may
+        make together (default 10).
     :param timeout: Connect/read timeout in seconds for each HTTP request.
     :param retry_policy: Backoff and retry budget for transient errors; defaults to the client's policy.
     """

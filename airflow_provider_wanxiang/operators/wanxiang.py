@@ -44,7 +44,11 @@ from airflow_provider_wanxiang.inputs import normalise_image_inputs
 from airflow_provider_wanxiang.links import CONSOLE_URL_XCOM_KEY, WanxiangTaskLink
 from airflow_provider_wanxiang.operators.copy_results import WanxiangCopyResultsOperator
 from airflow_provider_wanxiang.outcomes import TaskOutcome, outcome_from_task
-from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL
+from airflow_provider_wanxiang.polling import (
+    DEFAULT_ERROR_BUDGET,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TRIGGER_POLL_INTERVAL,
+)
 from airflow_provider_wanxiang.waiting import (
     DEFAULT_TIMEOUT,
     Wait,
@@ -93,7 +97,8 @@ class WanxiangSubmitOperator(BaseOperator):
     :param wanxiang_conn_id: The ``wanxiang`` connection.
     :param wait_for_completion: Wait until the remote task is terminal and fail on a bad outcome.
     :param deferrable: Wait in the triggerer (default ``[operators] default_deferrable``).
-    :param poll_interval: Seconds between status queries while waiting.
+    :param poll_interval: Seconds between status queries while waiting. Default: 1.5 s in the triggerer,
+        stretched by the connection's ``query_budget`` when many waits share it; 15 s in a worker.
     :param timeout: Longest wait (seconds or timedelta); a task still PENDING then is canceled.
     :param require_all_images: Fail when only some of the ``n`` images succeeded.
     :param error_budget: Consecutive transient polling errors tolerated before giving up.
@@ -140,7 +145,7 @@ class WanxiangSubmitOperator(BaseOperator):
         wanxiang_conn_id: str = WanxiangHook.default_conn_name,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | None = None,
         timeout: timedelta | float = DEFAULT_TIMEOUT,
         require_all_images: bool = False,
         error_budget: int = DEFAULT_ERROR_BUDGET,
@@ -162,7 +167,7 @@ class WanxiangSubmitOperator(BaseOperator):
         self.wanxiang_conn_id = wanxiang_conn_id
         self.wait_for_completion = to_bool("wait_for_completion", wait_for_completion)
         self.deferrable = to_bool("deferrable", deferrable)
-        self.poll_interval = to_seconds("poll_interval", poll_interval)
+        self.poll_interval = None if poll_interval is None else to_seconds("poll_interval", poll_interval)
         self.timeout = to_seconds("timeout", timeout)
         self.require_all_images = unless_template(require_all_images, to_bool, "require_all_images")
         self.error_budget = to_int("error_budget", error_budget, minimum=0)
@@ -222,7 +227,10 @@ class WanxiangSubmitOperator(BaseOperator):
 
     def _wait(self, context: Context, task_id: str, known: Task | None = None) -> str:
         """Wait for ``task_id``; ``known`` is its status if this try already read it (saves a query)."""
-        wait = Wait.begin(task_id, self.wanxiang_conn_id, self.poll_interval, self.error_budget, self.timeout)
+        interval = self.poll_interval or (
+            DEFAULT_TRIGGER_POLL_INTERVAL if self.deferrable else DEFAULT_POLL_INTERVAL
+        )
+        wait = Wait.begin(task_id, self.wanxiang_conn_id, interval, self.error_budget, self.timeout)
         # Short edits may already be done: check once before deferring.
         task = known or self.hook.get_conn().get_task(task_id)
         if self.deferrable and outcome_from_task(task) is None:

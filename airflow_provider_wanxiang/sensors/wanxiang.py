@@ -19,7 +19,12 @@ from airflow_provider_wanxiang.coercion import to_bool, to_int, to_seconds, to_t
 from airflow_provider_wanxiang.exceptions import WanxiangSensorTaskFailedError, WanxiangSensorTimeout
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.outcomes import TaskOutcome
-from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
+from airflow_provider_wanxiang.polling import (
+    DEFAULT_ERROR_BUDGET,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TRIGGER_POLL_INTERVAL,
+    PollSchedule,
+)
 from airflow_provider_wanxiang.waiting import DEFAULT_TIMEOUT, Wait, defer, finish_wait, query, resume
 
 if TYPE_CHECKING:
@@ -41,7 +46,8 @@ class WanxiangTaskSensor(BaseSensorOperator):
         ``"{{ ti.xcom_pull(task_ids='submit') }}"``.
     :param wanxiang_conn_id: The ``wanxiang`` connection.
     :param deferrable: Wait in the triggerer (default ``[operators] default_deferrable``).
-    :param poke_interval: Seconds between status queries.
+    :param poke_interval: Seconds between status queries. Default: 15 s in poke/reschedule mode; deferred,
+        1.5 s stretched by the connection's ``query_budget`` when many waits share the triggerer.
     :param timeout: Longest wait in seconds.
     :param require_all_images: Fail when only some of the images succeeded.
     :param error_budget: Consecutive transient errors tolerated before failing.
@@ -60,14 +66,15 @@ class WanxiangTaskSensor(BaseSensorOperator):
         wanxiang_task_id: str,
         wanxiang_conn_id: str = WanxiangHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = DEFAULT_POLL_INTERVAL,
+        poke_interval: float | None = None,
         timeout: float = DEFAULT_TIMEOUT.total_seconds(),
         require_all_images: bool = False,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         **kwargs: Any,
     ) -> None:
+        given = None if poke_interval is None else to_seconds("poke_interval", poke_interval)
         super().__init__(
-            poke_interval=to_seconds("poke_interval", poke_interval),
+            poke_interval=DEFAULT_POLL_INTERVAL if given is None else given,
             timeout=to_seconds("timeout", timeout),
             **kwargs,
         )
@@ -76,6 +83,8 @@ class WanxiangTaskSensor(BaseSensorOperator):
         self.deferrable = to_bool("deferrable", deferrable)
         self.require_all_images = unless_template(require_all_images, to_bool, "require_all_images")
         self.error_budget = to_int("error_budget", error_budget, minimum=0)
+        #: Deferred, the trigger polls this often when the connection's query budget allows.
+        self.deferred_poll_interval = DEFAULT_TRIGGER_POLL_INTERVAL if given is None else given
         self._schedule: PollSchedule | None = None
 
     @cached_property
@@ -100,7 +109,11 @@ class WanxiangTaskSensor(BaseSensorOperator):
 
     def _wait(self) -> Wait:
         return Wait.begin(
-            self.wanxiang_task_id, self.wanxiang_conn_id, self.poke_interval, self.error_budget, self.timeout
+            self.wanxiang_task_id,
+            self.wanxiang_conn_id,
+            self.deferred_poll_interval,
+            self.error_budget,
+            self.timeout,
         )
 
     def poke(self, context: Context) -> PokeReturnValue:

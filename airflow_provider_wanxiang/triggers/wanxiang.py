@@ -2,8 +2,9 @@
 
 The trigger only polls; submission always happens in the worker, so a triggerer restart (which re-creates the
 trigger from its kwargs and runs it again) can never pay for a second edit. It is pure asyncio: the
-connection is resolved without blocking the event loop, one aiohttp session serves the whole wait, and every
-sleep is ``asyncio.sleep``.
+connection is resolved without blocking the event loop, every wait of a connection in the triggerer shares
+one HTTP pool (:mod:`~airflow_provider_wanxiang.client.shared`: a few keep-alive sockets, however many
+waits), and every sleep is ``asyncio.sleep``.
 
 Trigger-kwargs policy: Airflow stores a deferred task's trigger kwargs (:meth:`WanxiangTaskTrigger.serialize`)
 in its database and re-creates the trigger from them, possibly in a triggerer running a newer release of
@@ -25,17 +26,22 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_wanxiang.client import (
-    AsyncWanxiangClient,
+    ClientConfig,
     DeadlineExceededError,
     RetryPolicy,
     Task,
     UnsupportedOperationError,
     WanxiangError,
 )
+from airflow_provider_wanxiang.client.shared import SharedPool, shared_pool
 from airflow_provider_wanxiang.compat import deserialize, serialize, task_instance_still_deferred
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
 from airflow_provider_wanxiang.outcomes import OutcomeStatus, TaskOutcome
-from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_POLL_INTERVAL, PollSchedule
+from airflow_provider_wanxiang.polling import (
+    DEFAULT_ERROR_BUDGET,
+    DEFAULT_TRIGGER_POLL_INTERVAL,
+    PollSchedule,
+)
 
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
@@ -61,7 +67,8 @@ class WanxiangTaskTrigger(BaseTrigger):
     :param wanxiang_task_id: The remote task id returned by the create call.
     :param wanxiang_conn_id: The ``wanxiang`` connection to poll with.
     :param end_time: Absolute deadline, epoch seconds (survives triggerer restarts).
-    :param poll_interval: Seconds between status queries (±10 % jitter).
+    :param poll_interval: The shortest interval between two status queries of this wait (±10 % jitter);
+        the connection's ``query_budget`` stretches it when many waits share the triggerer.
     :param error_budget: Consecutive transient failures tolerated before an ``error`` event.
     :param request_timeout: Per-request connect/read timeout in seconds.
     :param deferred_in_try: The Airflow try number that deferred, echoed in the event (see
@@ -74,7 +81,7 @@ class WanxiangTaskTrigger(BaseTrigger):
         wanxiang_task_id: str,
         end_time: float,
         wanxiang_conn_id: str = WanxiangHook.default_conn_name,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float = DEFAULT_TRIGGER_POLL_INTERVAL,
         error_budget: int = DEFAULT_ERROR_BUDGET,
         request_timeout: float = 30.0,
         deferred_in_try: int | None = None,
@@ -114,7 +121,7 @@ class WanxiangTaskTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
-            client = await self._hook().aget_conn()
+            config = await self._hook().aget_client_config()
         except (WanxiangConnectionError, WanxiangError) as err:
             failure = TaskOutcome(
                 status=OutcomeStatus.ERROR,
@@ -123,23 +130,29 @@ class WanxiangTaskTrigger(BaseTrigger):
             )
             yield self._event(failure)
             return
-        async with client:
-            outcome = await self._wait(client)
+        async with shared_pool(config) as pool:
+            outcome = await self._wait(pool)
         yield self._event(outcome)
 
     def _event(self, outcome: TaskOutcome) -> TriggerEvent:
         """The single event of this trigger, stamped with the try that deferred."""
         return TriggerEvent(dataclasses.replace(outcome, deferred_in_try=self.deferred_in_try).to_event())
 
-    async def _wait(self, client: AsyncWanxiangClient) -> TaskOutcome:
-        schedule = PollSchedule(self.wanxiang_task_id, self.poll_interval, self.end_time, self.error_budget)
+    async def _wait(self, pool: SharedPool) -> TaskOutcome:
+        schedule = PollSchedule(
+            self.wanxiang_task_id,
+            self.poll_interval,
+            self.end_time,
+            self.error_budget,
+            fair_interval=pool.fair_interval,
+        )
         # The async mirror of waiting.poll_in_worker: decisions and log lines are PollSchedule.observe's.
         await asyncio.sleep(schedule.first_delay())
-        while not isinstance(decision := schedule.observe(await self._query(client), self.log), TaskOutcome):
+        while not isinstance(decision := schedule.observe(await self._query(pool), self.log), TaskOutcome):
             await asyncio.sleep(decision)
         return decision
 
-    async def _query(self, client: AsyncWanxiangClient) -> Task | WanxiangError:
+    async def _query(self, pool: SharedPool) -> Task | WanxiangError:
         """One status query, bounded by the wait's own deadline as well as the client's per-request one.
 
         A server that trickles its answer cannot hold the trigger past ``end_time``: the query is cut there
@@ -148,13 +161,17 @@ class WanxiangTaskTrigger(BaseTrigger):
         """
         bound = max(self.end_time - time.time(), _LAST_QUERY_SECONDS)
         try:
-            return await asyncio.wait_for(client.get_task(self.wanxiang_task_id), bound)
+            return await asyncio.wait_for(self._get_task(pool), bound)
         except asyncio.TimeoutError:
             return DeadlineExceededError(
                 f"GET /tasks/{self.wanxiang_task_id}: no complete answer before the wait's deadline"
             )
         except WanxiangError as err:
             return err
+
+    async def _get_task(self, pool: SharedPool) -> Task:
+        await pool.before_query()
+        return await pool.client.get_task(self.wanxiang_task_id)
 
     async def on_kill(self) -> None:
         """Cancel the remote task when a user kills the deferred task (Airflow >= 3.3 calls this).
@@ -189,9 +206,10 @@ class WanxiangTaskTrigger(BaseTrigger):
                 self.wanxiang_task_id,
             )
             return
-        async with await self._hook().aget_conn() as client:
+        config: ClientConfig = await self._hook().aget_client_config()
+        async with shared_pool(config) as pool:
             try:
-                await client.cancel_task(self.wanxiang_task_id)
+                await pool.client.cancel_task(self.wanxiang_task_id)
             except UnsupportedOperationError:
                 self.log.info("Task %s had already started; it cannot be canceled", self.wanxiang_task_id)
             else:

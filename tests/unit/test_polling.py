@@ -174,3 +174,42 @@ def test_observe_ends_the_wait_like_step_and_says_no_delay(caplog: pytest.LogCap
     assert isinstance(decision, TaskOutcome) and decision.status is OutcomeStatus.ERROR
     (record,) = caplog.records
     assert record.levelname == "WARNING" and "retrying" not in record.getMessage()
+
+
+def test_repeated_status_is_logged_at_debug_and_a_change_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test_polling.observe")
+    schedule = _schedule()
+    statuses = [TaskStatus.PENDING, TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.RUNNING]
+    with caplog.at_level("DEBUG", logger=log.name):
+        for status in [*statuses, TaskStatus.SUCCEEDED]:
+            schedule.observe(_task(status), log, now=NOW)
+    levels = [(r.levelname, r.getMessage().split(" is ")[1].split(";")[0]) for r in caplog.records]
+    assert levels == [
+        ("INFO", "PENDING"),
+        ("DEBUG", "PENDING"),
+        ("INFO", "RUNNING"),
+        ("DEBUG", "RUNNING"),
+        ("INFO", "SUCCEEDED"),
+    ]
+
+
+# -- the shared budget stretches the interval ----------------------------------------------------------------
+def test_the_fair_share_of_the_budget_stretches_the_interval_and_the_first_delay() -> None:
+    waits = {"count": 1}
+    schedule = _schedule(poll_interval=1.5, fair_interval=lambda: waits["count"] / 10)
+    assert schedule.interval() == 1.5, "a few waits poll at poll_interval"
+    waits["count"] = 1000
+    assert schedule.interval() == 100.0, "a thousand waits share 10 queries/s: 100 s apart each"
+    sleeps = [schedule.step(_task(TaskStatus.RUNNING), NOW - 1000) for _ in range(50)]
+    assert min(sleeps) >= 100 * (1 - POLL_JITTER)  # type: ignore[operator]
+    delays = [schedule.first_delay(NOW - 1000) for _ in range(200)]
+    assert max(delays) > 10, "restarts spread over the stretched interval"
+    waits["count"] = 2
+    assert schedule.interval() == 1.5, "the interval shrinks back as waits leave"
+
+
+def test_error_backoff_floor_follows_the_stretched_interval() -> None:
+    schedule = _schedule(
+        poll_interval=1.0, fair_interval=lambda: 40.0, backoff=RetryPolicy(base_delay=0.01, max_delay=0.01)
+    )
+    assert schedule.step(_busy(), NOW - 1000) == 10.0

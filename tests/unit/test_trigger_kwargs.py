@@ -28,6 +28,10 @@ KWARGS_0_1_0: dict[str, Any] = {
     "deferred_in_try": 1,
 }
 
+#: 0.1.0 once deferred waits share the connection's query budget (issue 10): the same keys, but the default
+#: ``poll_interval`` is 1.5 s, a floor the budget stretches; the 15.0 above still builds and keeps its 15 s.
+KWARGS_0_1_0_BUDGETED: dict[str, Any] = {**KWARGS_0_1_0, "poll_interval": 1.5}
+
 #: Kwargs written before the most recently added optional keys existed (``request_timeout``,
 #: ``deferred_in_try``): each must still build, with its default.
 OLDER_KWARGS: list[dict[str, Any]] = [
@@ -44,10 +48,10 @@ def test_todays_kwargs_are_exactly_the_pinned_ones() -> None:
         end_time=KWARGS_0_1_0["end_time"],
         deferred_in_try=1,
     )
-    assert trigger.serialize() == (CLASSPATH, KWARGS_0_1_0)
+    assert trigger.serialize() == (CLASSPATH, KWARGS_0_1_0_BUDGETED)
 
 
-@pytest.mark.parametrize("kwargs", [KWARGS_0_1_0], ids=["0.1.0"])
+@pytest.mark.parametrize("kwargs", [KWARGS_0_1_0, KWARGS_0_1_0_BUDGETED], ids=["0.1.0", "0.1.0-budgeted"])
 def test_pinned_kwargs_still_build_the_trigger(kwargs: dict[str, Any]) -> None:
     stored = deserialize(serialize(kwargs))  # what the triggerer reads back from the database
     trigger = WanxiangTaskTrigger(**stored)

@@ -85,3 +85,17 @@ def test_the_key_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert KEY not in str(info.value) and KEY not in repr(info.value)
     assert caplog.records, "the failure and the retry are logged"
     assert all(KEY not in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("budget", [0, -1, float("inf"), float("nan"), True, "10"])
+def test_query_budget_must_be_a_positive_number(budget: object) -> None:
+    with pytest.raises(WanxiangValidationError) as info:
+        ClientConfig(api_key=KEY, base_url="http://h", query_budget=budget)  # type: ignore[arg-type]
+    assert info.value.field == "query_budget"
+    assert "queries per second > 0" in info.value.limit
+    assert repr(budget) in str(info.value) and "20 task queries/s" in str(info.value)
+
+
+def test_query_budget_defaults_to_half_the_documented_limit() -> None:
+    assert ClientConfig(api_key=KEY, base_url="http://h").query_budget == 10.0
+    assert ClientConfig(api_key=KEY, base_url="http://h", query_budget=2.5).query_budget == 2.5

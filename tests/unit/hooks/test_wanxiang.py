@@ -104,3 +104,19 @@ def test_an_unusable_extra_proxy_is_a_connection_error_without_its_password(prox
 def test_a_non_string_extra_proxy_is_a_connection_error() -> None:
     with pytest.raises(WanxiangConnectionError, match=r"extra\.proxy must be a proxy URL string"):
         _config(password=SECRET, extra={"proxy": {"http": "http://proxy:3128"}})
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"), [({}, 10.0), ({"query_budget": 4}, 4.0), ({"query_budget": "2.5"}, 2.5)]
+)
+def test_extra_query_budget_is_read_into_the_client_config(extra: dict[str, object], expected: float) -> None:
+    assert _config(password=SECRET, extra=extra).query_budget == expected
+
+
+@pytest.mark.parametrize("budget", ["fast", 0, -3, "0"])
+def test_a_bad_extra_query_budget_is_a_connection_error_naming_field_and_value(budget: object) -> None:
+    with pytest.raises(WanxiangConnectionError) as info:
+        _config(password=SECRET, extra={"query_budget": budget})
+    message = str(info.value)
+    assert "wanxiang_default" in message and "query_budget" in message and str(budget) in message
+    assert SECRET not in message

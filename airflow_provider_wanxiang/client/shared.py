@@ -1,0 +1,137 @@
+"""One HTTP pool per connection per event loop, shared by every wait (trigger) that polls with it.
+
+Why: a triggerer runs thousands of waits in one event loop. A session per wait means a socket per wait in
+the triggerer and in the server, and a TLS handshake per wait; one session with a bounded connector keeps a
+few keep-alive sockets whatever the number of waits. The pool is created by the first waiter, closed when
+the last one leaves (a wait's ``async with shared_pool(config)``), and lives only in memory, so a restarted
+triggerer starts empty.
+
+The pool also holds the connection's query budget (``ClientConfig.query_budget``, queries/s): every status
+query first takes a token from its fair :class:`~airflow_provider_wanxiang.client.pacing.TokenBucket`, so
+the process never exceeds the budget, and :meth:`SharedPool.fair_interval` tells each wait how far apart its
+queries must be for all waits to fit in it (``waits / budget`` seconds), which
+:class:`~airflow_provider_wanxiang.polling.PollSchedule` uses to stretch its interval.
+
+Pools are keyed by the resolved :class:`~airflow_provider_wanxiang.client.ClientConfig` (key, base URL,
+proxy, workspace, timeouts, ...): after a secret rotation new waits resolve a new config and get a new pool,
+while the old one closes when its last waiter leaves. The config's ``repr`` hides the key and the proxy, so
+the registry never shows them. Each event loop has its own registry (a session belongs to one loop), held
+weakly so a finished loop (pytest runs many) takes its registry with it.
+
+No Airflow here: the trigger (and a future batch trigger, or a benchmark) is the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient, open_session
+from airflow_provider_wanxiang.client.config import ClientConfig
+from airflow_provider_wanxiang.client.pacing import TokenBucket
+
+__all__ = ["POOL_CONNECTIONS", "SUMMARY_SECONDS", "SharedPool", "open_pools", "shared_pool"]
+
+#: Sockets one pool may hold at once. Status queries are small and answered in milliseconds, so a few
+#: keep-alive sockets carry a budget of tens of queries per second.
+POOL_CONNECTIONS = 8
+#: Seconds between two INFO summaries of a pool (waits, queries, queries/s).
+SUMMARY_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[ClientConfig, SharedPool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class SharedPool:
+    """One connection's session and client in one event loop, with its count of waiters and queries."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.session: aiohttp.ClientSession = open_session(config, connections=POOL_CONNECTIONS)
+        self.client = AsyncWanxiangClient(config, session=self.session)
+        self.budget = TokenBucket(config.query_budget)
+        self.waiters = 0
+        #: Status queries sent through this pool since it opened.
+        self.queries = 0
+        self._opened = time.monotonic()
+        self._summary: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.config.base_url!r}, waiters={self.waiters})"
+
+    async def before_query(self) -> None:
+        """Wait for the budget to allow one more status query, and count it."""
+        await self.budget.acquire()
+        self.queries += 1
+
+    def fair_interval(self) -> float:
+        """Seconds between two queries of one wait for all waits of this pool to fit in the budget."""
+        return self.waiters / self.config.query_budget
+
+    def _start_summary(self) -> None:
+        if self._summary is None:
+            self._summary = asyncio.get_running_loop().create_task(self._summarize())
+
+    async def _summarize(self) -> None:
+        """Log an INFO line per :data:`SUMMARY_SECONDS`: the per-query lines are DEBUG."""
+        last_queries, last_time = 0, self._opened
+        while True:
+            await asyncio.sleep(SUMMARY_SECONDS)
+            now = time.monotonic()
+            rate = (self.queries - last_queries) / max(now - last_time, 1e-9)
+            log.info(
+                "Wanxiang pool for %s: %d waits, %d status queries in the last %.0f s "
+                "(%.2f queries/s; budget %g/s)",
+                self.config.base_url,
+                self.waiters,
+                self.queries - last_queries,
+                now - last_time,
+                rate,
+                self.config.query_budget,
+            )
+            last_queries, last_time = self.queries, now
+
+    async def aclose(self) -> None:
+        if self._summary is not None:
+            self._summary.cancel()
+        await self.session.close()
+
+
+def open_pools() -> dict[ClientConfig, SharedPool]:
+    """The pools open in the running event loop (a copy; for tests and diagnostics)."""
+    return dict(_registries.get(asyncio.get_running_loop(), {}))
+
+
+@contextlib.asynccontextmanager
+async def shared_pool(config: ClientConfig) -> AsyncIterator[SharedPool]:
+    """Join the pool of ``config`` in the running loop (creating it if needed) for the body of the block.
+
+    Leaving the block releases it; the last waiter to leave closes the session. The close is shielded, so a
+    wait canceled again while leaving (Airflow cancels a killed trigger repeatedly) still closes it.
+    """
+    loop = asyncio.get_running_loop()
+    pools = _registries.setdefault(loop, {})
+    pool = pools.get(config)
+    if pool is None:
+        pool = pools[config] = SharedPool(config)
+        pool._start_summary()
+    pool.waiters += 1
+    try:
+        yield pool
+    finally:
+        pool.waiters -= 1
+        if pool.waiters == 0:
+            if pools.get(config) is pool:
+                del pools[config]
+            if not pools:
+                _registries.pop(loop, None)
+            await asyncio.shield(pool.aclose())
