@@ -12,7 +12,6 @@ task must fail before any request; the test reads each task's exception through 
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pendulum
@@ -20,12 +19,12 @@ from airflow.sdk import DAG, task
 
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator, WanxiangSubmitOperator
 from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
-from tests.images import png_bytes, png_data_uri
+from tests.images import data_uri, png_bytes, png_data_uri
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 IMAGE = png_data_uri(480, 400)
 OTHER_IMAGE = png_data_uri(400, 480)
-TRUNCATED_PNG = "data:image/png;base64," + base64.b64encode(png_bytes(480, 400)[:600]).decode()
+TRUNCATED_PNG = data_uri(png_bytes(480, 400)[:600])
 TINY_PNG = png_data_uri(100, 100)
 GIF_URI = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
 

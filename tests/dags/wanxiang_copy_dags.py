@@ -7,24 +7,15 @@ Emulator prompt markers pick the remote outcome: ``[seconds:S]`` run time, ``[pa
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, Asset
-from PIL import Image
 
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator, WanxiangSubmitOperator
+from tests.images import png_data_uri
 
-
-def _input_image() -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 400), (200, 120, 40)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-IMAGE = _input_image()
+IMAGE = png_data_uri(480, 400, (200, 120, 40))
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 #: The asset the happy-path DAG declares; asset-scheduled DAGs would run on its events.
 EDITS_ASSET = Asset(name="wanxiang_copy_test_edits", uri="s3://wanxiang-copy-assets/edits")

@@ -8,25 +8,16 @@ first try either way. The ``wanxiang_default`` connection is set by the test (po
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG
-from PIL import Image
 
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
 from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
+from tests.images import png_data_uri
 
-
-def _input_image() -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 400), (200, 80, 30)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-IMAGE = _input_image()
+IMAGE = png_data_uri(480, 400, (200, 80, 30))
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 RETRIES = {"retries": 2, "retry_delay": timedelta(seconds=0)}
 CODES = {"rejected": "InvalidParameter", "transient": "InternalError.Algo"}

@@ -48,6 +48,8 @@ import psutil
 import pytest
 
 from airflow_provider_wanxiang.emulator.config import LIVE_KNOBS
+from airflow_provider_wanxiang.testing.connection import connection_env_var, connection_json
+from airflow_provider_wanxiang.testing.emulator import API_KEY
 
 T = TypeVar("T")
 
@@ -56,6 +58,8 @@ DEADLINE = 180.0
 STOP_GRACE = 15.0
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 DAG_FILE = Path(__file__).resolve().parent / "dags" / "wanxiang_e2e_dags.py"
+#: The checkout under test: on every process's ``PYTHONPATH`` (see :func:`subprocess_env`).
+REPO = Path(__file__).resolve().parents[2]
 EMULATOR_READY = "wanxiang-emulator listening on "
 
 
@@ -387,7 +391,7 @@ class AirflowStack:
         """A remote task's status as the API reports it (``GET /api/v1/tasks/{id}``, the stack's key)."""
         request = urllib.request.Request(
             f"{self.emulator_url}/api/v1/tasks/{wanxiang_task_id}",
-            headers={"Authorization": "Bearer sk-emulator"},
+            headers={"Authorization": f"Bearer {API_KEY}"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             status: str = json.loads(response.read())["output"]["task_status"]
@@ -449,16 +453,40 @@ def subprocess_env(home: Path, api_port: int) -> dict[str, str]:
             # A SIGKILLed triggerer's triggers go to a new triggerer once its heartbeat is this old (s).
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "5",
             "PYTHONUNBUFFERED": "1",
+            # The processes run in the stack's home, not the checkout: the DAG file imports ``tests.images``
+            # (the one test-image maker), and the package under test is this checkout's, not whichever
+            # copy is installed (pytest's ``pythonpath = ["."]`` only reaches the pytest process itself).
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
         }
     )
     return env
 
 
 def start_emulator(stack: AirflowStack) -> str:
-    """Start the emulator process and return its URL from its ready line."""
+    """Start the emulator process and return its URL from its ready line.
+
+    Not the in-process ``wanxiang_emulator`` fixture the other suites share, for two reasons. The deployment
+    is started once per module (~15 s) and needs the emulator's URL in its processes' environment before
+    they start, while ``wanxiang_emulator`` is per test (a module-scoped fixture cannot use it). And
+    everything the triggerer and workers talk to is a process of the stack, as in a real deployment: the
+    emulator is started the way users start it (``python -m airflow_provider_wanxiang.emulator``), its log
+    is part of the stack's diagnostics, and it does not share pytest's process. Tests drive it over its
+    HTTP control routes (``stack.emulator("reset" | "config" | ...)``); its connection is built with
+    ``connection_json`` like every other test's.
+    """
     process = stack.spawn(
         "emulator",
-        [sys.executable, "-m", "airflow_provider_wanxiang.emulator", "--port", "0", "--task-seconds", "8"],
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_wanxiang.emulator",
+            "--port",
+            "0",
+            "--task-seconds",
+            "8",
+            "--api-key",
+            API_KEY,
+        ],
     )
 
     def ready_url() -> str | None:
@@ -491,9 +519,7 @@ def running_stack(home: Path) -> Iterator[AirflowStack]:
             knob: value for knob, value in stack.emulator("config").items() if knob in LIVE_KNOBS
         }
         (home / "simple_auth_manager_passwords.json").write_text(json.dumps({"admin": stack.admin_password}))
-        stack.env["AIRFLOW_CONN_WANXIANG_DEFAULT"] = json.dumps(
-            {"conn_type": "wanxiang", "password": "sk-emulator", "host": stack.emulator_url}
-        )
+        stack.env[connection_env_var()] = connection_json(host=stack.emulator_url, api_key=API_KEY)
         stack.cli("db", "migrate", timeout=300)
         stack.start_airflow(
             "api-server", "api-server", "--apps", "core,execution", "-H", "127.0.0.1", "-p", str(api_port)

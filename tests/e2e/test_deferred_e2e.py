@@ -116,6 +116,25 @@ def return_values(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, An
     return {task: json.loads(value) for task, value in rows}
 
 
+def one_running_one_queued(
+    stack: AirflowStack, dag_id: str, run_id: str, edits: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Edit → remote task id, and edit → remote status, of two deferred edits sharing one slot.
+
+    Waits for :func:`executor_saw_deferral` of every edit first (acting sooner races the scheduler), then
+    checks that one edit holds the slot (RUNNING) and the other is queued behind it (PENDING).
+    """
+    stack.wait_for(
+        "the scheduler to process both deferring workers' exits",
+        lambda: all(executor_saw_deferral(stack, dag_id, run_id, edit) for edit in edits),
+        run=(dag_id, run_id),
+    )
+    remote_ids = return_values(stack, dag_id, run_id)
+    statuses = {edit: stack.remote_status(remote_ids[edit]) for edit in edits}
+    assert sorted(statuses.values()) == ["PENDING", "RUNNING"], statuses
+    return remote_ids, statuses
+
+
 def final_states(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, str]:
     """Task states as a user sees them: ``airflow tasks states-for-dag-run -o json``."""
     return {
@@ -293,14 +312,7 @@ def test_user_marking_a_deferred_edit_failed_cancels_its_pending_remote_task(sta
         lambda: all(polled(stack, dag_id, run_id, edit, triggerer) for edit in edits),
         run=run,
     )
-    stack.wait_for(
-        "the scheduler to process both deferring workers' exits",
-        lambda: all(executor_saw_deferral(stack, dag_id, run_id, edit) for edit in edits),
-        run=run,
-    )
-    remote_ids = return_values(stack, dag_id, run_id)
-    statuses = {edit: stack.remote_status(remote_ids[edit]) for edit in edits}
-    assert sorted(statuses.values()) == ["PENDING", "RUNNING"], statuses
+    remote_ids, statuses = one_running_one_queued(stack, dag_id, run_id, edits)
     # Which Airflow task submitted first is up to the executor: the user acts on the queued one.
     victim = next(edit for edit in edits if statuses[edit] == "PENDING")
     keeper = next(edit for edit in edits if edit != victim)
@@ -386,14 +398,7 @@ def test_triggers_handed_to_another_triggerer_are_not_canceled(stack: AirflowSta
             return owners if all(polled(stack, dag_id, run_id, e, owners[e]) for e in edits) else None
 
         owners = stack.wait_for("two triggerers up and both edits polled", owners_polling, run=run)
-        stack.wait_for(
-            "the scheduler to process both deferring workers' exits",
-            lambda: all(executor_saw_deferral(stack, dag_id, run_id, edit) for edit in edits),
-            run=run,
-        )
-        remote_ids = return_values(stack, dag_id, run_id)
-        statuses = {edit: stack.remote_status(remote_ids[edit]) for edit in edits}
-        assert sorted(statuses.values()) == ["PENDING", "RUNNING"], statuses
+        _, statuses = one_running_one_queued(stack, dag_id, run_id, edits)
         # Stall the triggerer that polls the queued edit: a wrong on_kill() would cancel exactly that one.
         queued = next(edit for edit in edits if statuses[edit] == "PENDING")
         # Job ids grow: the running first triggerer is the newest job recorded before the second started.

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PIL import Image
 
 from tests.airflow_runtime import get_dag, run_dag, task_states, xcom
+from tests.images import open_image
 
 if TYPE_CHECKING:
-    from airflow_provider_wanxiang.emulator import EmulatorServer
+    from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLE_DAG_IDS = {
@@ -42,30 +42,29 @@ def test_every_example_dag_file_defines_its_dags_without_import_errors() -> None
     assert found == EXAMPLE_DAG_IDS
 
 
-def test_quickstart(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_quickstart(wanxiang_emulator: WanxiangEmulator, tmp_path: Path) -> None:
     dag_run = run_dag("wanxiang_quickstart", run_conf={"output_dir": str(tmp_path)})
     assert dag_run.state == "success", task_states(dag_run)
     (png,) = _pngs(tmp_path)
-    with Image.open(png) as image:
-        assert image.format == "PNG"
+    open_image(png.read_bytes(), "PNG")  # asserts the file decodes as a PNG
     written = xcom(dag_run, "copy_results")
     assert written == [png.as_uri()]
     assert wanxiang_emulator.stats()["tasks_created"] == 1
 
 
-def test_fusion(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_fusion(wanxiang_emulator: WanxiangEmulator, tmp_path: Path) -> None:
     dag_run = run_dag("wanxiang_fusion", run_conf={"output_dir": str(tmp_path)})
     assert dag_run.state == "success", task_states(dag_run)
     pngs = _pngs(tmp_path)
     assert len(pngs) == 2  # n=2 variants
     for png in pngs:
-        with Image.open(png) as image:
+        with open_image(png.read_bytes()) as image:
             assert image.size == (1280, 960)  # size="1280*960"
         sidecar = json.loads(png.with_suffix(".json").read_text())
         assert "lamp" in sidecar["prompt"]
 
 
-def test_nightly_batch(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> None:
+def test_nightly_batch(wanxiang_emulator: WanxiangEmulator, tmp_path: Path) -> None:
     dag_run = run_dag("wanxiang_nightly_batch", run_conf={"output": tmp_path.as_uri() + "/"})
     assert dag_run.state == "success", task_states(dag_run)
     summary: dict[str, Any] = xcom(dag_run, "summarize")
@@ -81,7 +80,7 @@ def test_nightly_batch(wanxiang_emulator: EmulatorServer, tmp_path: Path) -> Non
     assert wanxiang_emulator.stats()["tasks_created"] == 3
 
 
-def test_asset_driven(wanxiang_emulator: EmulatorServer) -> None:
+def test_asset_driven(wanxiang_emulator: WanxiangEmulator) -> None:
     get_dag("wanxiang_photo_intake")
     dag_run = run_dag("wanxiang_asset_restyle")
     assert dag_run.state == "success", task_states(dag_run)

@@ -8,28 +8,20 @@ slow this machine is. The ``wanxiang_default`` connection comes from the environ
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG
-from PIL import Image
 
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
 from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
+from tests.images import png_data_uri
 
 #: Number of deferred edits in the triggerer-restart DAG (the test asserts one remote task per edit).
 EDITS = 4
 #: Far longer than any test waits: the test ends the remote run by advancing the emulator clock.
 LONG_RUN = "[seconds:600]"
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
-
-
-def _input_image(width: int, height: int, colour: tuple[int, int, int]) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), colour).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 with DAG(
@@ -45,7 +37,7 @@ with DAG(
         WanxiangSubmitOperator(
             task_id=f"edit_{index}",
             prompt=f"Repaint the sky, variant {index} {LONG_RUN}",
-            images=[_input_image(400 + 40 * index, 480, (30 + 40 * index, 140, 200))],
+            images=[png_data_uri(400 + 40 * index, 480, (30 + 40 * index, 140, 200))],
             wait_for_completion=True,
             deferrable=True,
             poll_interval=1.0,
@@ -62,7 +54,7 @@ with DAG(
     submit = WanxiangSubmitOperator(
         task_id="submit",
         prompt=f"Add a red balloon {LONG_RUN}",
-        images=[_input_image(512, 512, (200, 200, 60))],
+        images=[png_data_uri(512, 512, (200, 200, 60))],
     )
     wait = WanxiangTaskSensor(
         task_id="wait",
@@ -91,7 +83,7 @@ with DAG(
         WanxiangSubmitOperator(
             task_id=name,
             prompt=f"Turn the square into a kite ({name}) {LONG_RUN}",
-            images=[_input_image(512, 512, colour)],
+            images=[png_data_uri(512, 512, colour)],
             wait_for_completion=True,
             deferrable=True,
             poll_interval=1.0,

@@ -1,28 +1,20 @@
-"""One emulator for the Airflow integration tests, and the ``wanxiang_default`` connection pointing at it."""
+"""The Airflow integration suite's baseline on the shared ``wanxiang_emulator`` (the shipped plugin).
+
+Every test of the suite gets the session emulator with a fresh state and the ``wanxiang_default`` connection
+pointing at it; edits take 0.5 s by default (the session's are instant), so the waits really defer and poll.
+A test that needs other knobs calls ``wanxiang_emulator.restore(...)``; the next test starts from here again.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 
-SECRET = "sk-airflow-tests-secret"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, api_keys=[SECRET], task_seconds=0.5)) as server:
-        yield server
+#: Median remote run time of the suite's edits (short, but long enough that a wait sees PENDING/RUNNING).
+TASK_SECONDS = 0.5
 
 
 @pytest.fixture(autouse=True)
-def _connection(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fresh emulator state and the default connection pointing at it (a module may override ``emulator``)."""
-    emulator.reset()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url}),
-    )
+def _baseline(wanxiang_emulator: WanxiangEmulator) -> None:
+    wanxiang_emulator.configure(task_seconds=TASK_SECONDS)

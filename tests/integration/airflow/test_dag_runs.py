@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from tests.airflow_runtime import rendered_fields, run_dag, task_states, xcom
-from tests.integration.airflow.conftest import SECRET
 
 WAITING_DAGS = ["wx_wait_deferred", "wx_wait_polled", "wx_sensor_deferrable", "wx_sensor_poke"]
 
@@ -19,7 +18,7 @@ def _waiting_task(dag_prefix: str) -> str:
 
 
 @pytest.mark.parametrize("dag_prefix", WAITING_DAGS)
-def test_success(dag_prefix: str, emulator: EmulatorServer) -> None:
+def test_success(dag_prefix: str, wanxiang_emulator: WanxiangEmulator) -> None:
     dag_run = run_dag(f"{dag_prefix}_success")
     assert dag_run.state == "success", task_states(dag_run)
     waiter = _waiting_task(dag_prefix)
@@ -29,7 +28,7 @@ def test_success(dag_prefix: str, emulator: EmulatorServer) -> None:
     assert summary["task_status"] == "SUCCEEDED"
     assert summary["image_count"] == 1
     assert "http" not in json.dumps(summary)
-    stats = emulator.stats()
+    stats = wanxiang_emulator.stats()
     assert stats["tasks_created"] == 1
     assert stats["final_status"]["SUCCEEDED"] == 1
 
@@ -65,28 +64,29 @@ def test_failed_remote_task_fails_the_airflow_task(dag_prefix: str) -> None:
 
 
 def test_invalid_input_fails_before_any_request(
-    emulator: EmulatorServer, capfd: pytest.CaptureFixture[str]
+    wanxiang_emulator: WanxiangEmulator, capfd: pytest.CaptureFixture[str]
 ) -> None:
     dag_run = run_dag("wx_invalid_input")
     assert dag_run.state == "failed"
-    assert emulator.stats()["requests"] == 0
+    assert wanxiang_emulator.stats()["requests"] == 0
     output = capfd.readouterr()
     assert "n: 7 is above the maximum of 4" in output.out + output.err, output.out[-3000:]
 
 
 def test_secret_never_reaches_logs_xcom_or_rendered_fields(
-    emulator: EmulatorServer, capfd: pytest.CaptureFixture[str]
+    wanxiang_emulator: WanxiangEmulator, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    secret = wanxiang_emulator.api_key
     dag_run = run_dag("wx_sensor_deferrable_success")
     assert dag_run.state == "success"
     captured = capfd.readouterr()
-    assert SECRET not in captured.out + captured.err
+    assert secret not in captured.out + captured.err
     for task_id in ("submit", "wait"):
         for key in ("return_value", "wanxiang_summary", "wanxiang_console_url"):
-            assert SECRET not in json.dumps(xcom(dag_run, task_id, key))
+            assert secret not in json.dumps(xcom(dag_run, task_id, key))
     rendered = rendered_fields(dag_run)
     assert set(rendered) == {"submit", "wait"}
-    assert SECRET not in json.dumps(rendered, default=str)
+    assert secret not in json.dumps(rendered, default=str)
 
 
 @pytest.mark.parametrize("dag_id", ["wx_sensor_deferrable_unknown", "wx_sensor_poke_unknown"])
@@ -97,11 +97,13 @@ def test_unknown_task_id_fails_the_sensor(dag_id: str) -> None:
 
 
 @pytest.mark.parametrize("dag_prefix", WAITING_DAGS)
-def test_timeout_fails_and_cancels_the_pending_task(dag_prefix: str, emulator: EmulatorServer) -> None:
+def test_timeout_fails_and_cancels_the_pending_task(
+    dag_prefix: str, wanxiang_emulator: WanxiangEmulator
+) -> None:
     # A 300 s emulated edit stays PENDING for its first ~30 s, so it is still cancelable at the 2 s timeout.
     dag_run = run_dag(f"{dag_prefix}_timeout")
     assert dag_run.state == "failed"
     assert task_states(dag_run)[_waiting_task(dag_prefix)] == "failed"
-    stats = emulator.stats()
+    stats = wanxiang_emulator.stats()
     assert stats["cancels"] == 1
     assert stats["final_status"]["CANCELED"] == 1

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_wanxiang.compat import AIRFLOW_V_3_3_PLUS
-from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from tests.airflow_runtime import run_dag, task_states, xcom
 
 HAS_TASK_STATE_STORE = AIRFLOW_V_3_3_PLUS
 
 
 @pytest.mark.parametrize("mode", ["deferred", "polled"])
-def test_retry_reattaches_instead_of_resubmitting(mode: str, emulator: EmulatorServer) -> None:
+def test_retry_reattaches_instead_of_resubmitting(mode: str, wanxiang_emulator: WanxiangEmulator) -> None:
     dag_run = run_dag(f"wx_retry_{mode}")
     (ti,) = dag_run.get_task_instances()
     assert ti.try_number == 2  # the first try really failed (timed out while RUNNING)
-    stats = emulator.stats()
+    stats = wanxiang_emulator.stats()
     reattached = HAS_TASK_STATE_STORE or mode == "deferred"
     if reattached:
         # Airflow >= 3.3: through task_state_store. Airflow 3.1.0 resumes a deferred task's retry at the old

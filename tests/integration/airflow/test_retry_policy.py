@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from tests.airflow_runtime import run_dag, task_states, xcom
 
 
@@ -20,13 +20,13 @@ def _ti(dag_run: object, task_id: str) -> object:
 
 @pytest.mark.parametrize("mode", ["deferred", "polled"])
 def test_rejected_edit_fails_at_once(
-    mode: str, emulator: EmulatorServer, capfd: pytest.CaptureFixture[str]
+    mode: str, wanxiang_emulator: WanxiangEmulator, capfd: pytest.CaptureFixture[str]
 ) -> None:
     dag_run = run_dag(f"wx_fail_rejected_{mode}")
     assert dag_run.state == "failed"
     ti = _ti(dag_run, "edit")
     assert (str(ti.state), ti.try_number) == ("failed", 1)  # type: ignore[attr-defined]
-    assert emulator.stats()["tasks_created"] == 1
+    assert wanxiang_emulator.stats()["tasks_created"] == 1
     assert xcom(dag_run, "edit", "wanxiang_summary")["code"] == "InvalidParameter"
     output = capfd.readouterr()
     assert "WanxiangTaskRejectedError" in output.out + output.err
@@ -34,24 +34,26 @@ def test_rejected_edit_fails_at_once(
 
 
 @pytest.mark.parametrize("mode", ["deferred", "polled"])
-def test_transient_failure_is_retried(mode: str, emulator: EmulatorServer) -> None:
+def test_transient_failure_is_retried(mode: str, wanxiang_emulator: WanxiangEmulator) -> None:
     dag_run = run_dag(f"wx_fail_transient_{mode}")
     assert dag_run.state == "failed"
     ti = _ti(dag_run, "edit")
     assert (str(ti.state), ti.try_number) == ("failed", 3)  # type: ignore[attr-defined]
     # Each try resubmitted (a FAILED task is never re-attached to), so the retries were really spent.
-    stats = emulator.stats()
+    stats = wanxiang_emulator.stats()
     assert stats["tasks_created"] == 3, stats
     assert stats["final_status"]["FAILED"] == 3
 
 
 @pytest.mark.parametrize("kind", ["rejected", "transient"])
 @pytest.mark.parametrize("mode", ["deferrable", "poke"])
-def test_sensor_fails_at_once_on_a_failed_task(kind: str, mode: str, emulator: EmulatorServer) -> None:
+def test_sensor_fails_at_once_on_a_failed_task(
+    kind: str, mode: str, wanxiang_emulator: WanxiangEmulator
+) -> None:
     dag_run = run_dag(f"wx_fail_{kind}_sensor_{mode}")
     assert dag_run.state == "failed"
     assert task_states(dag_run) == {"submit": "success", "wait": "failed"}
     assert _ti(dag_run, "wait").try_number == 1  # type: ignore[attr-defined]
-    stats = emulator.stats()
+    stats = wanxiang_emulator.stats()
     assert stats["tasks_created"] == 1
     assert stats["task_queries"] >= 1

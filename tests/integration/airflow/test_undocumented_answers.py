@@ -7,9 +7,8 @@ never read as this task's outcome.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from aiohttp import web
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 from tests.airflow_runtime import run_dag, task_states, xcom
 from tests.crafted_server import CraftedServer
-from tests.integration.airflow.conftest import SECRET
 
 TASK_ID = "5b5b5b5b-0000-4000-8000-000000005005"  # the id the DAGs in wanxiang_answer_dags.py wait on
 SUSPENDED_POLLS = 3
@@ -44,13 +42,10 @@ def _suspended_then_succeeded(server: CraftedServer) -> Any:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[CraftedServer]:
+def server(wanxiang_connection: Callable[..., str]) -> Iterator[CraftedServer]:
     """The loopback server, with the ``wanxiang_default`` connection pointing at it."""
     with CraftedServer() as crafted:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_WANXIANG_DEFAULT",
-            json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": crafted.url}),
-        )
+        wanxiang_connection(host=crafted.url, api_key="sk-crafted")
         yield crafted
 
 

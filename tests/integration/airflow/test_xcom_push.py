@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_wanxiang.emulator import EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from tests.airflow_runtime import run_dag, task_states, xcom
 
 
 @pytest.mark.parametrize("mode", ["submit_only", "deferred", "polled"])
-def test_do_xcom_push_false_pushes_no_return_value(mode: str, emulator: EmulatorServer) -> None:
+def test_do_xcom_push_false_pushes_no_return_value(mode: str, wanxiang_emulator: WanxiangEmulator) -> None:
     dag_run = run_dag(f"wx_no_xcom_push_{mode}")
     assert dag_run.state == "success", task_states(dag_run)
-    assert emulator.stats()["tasks_created"] == 1
+    assert wanxiang_emulator.stats()["tasks_created"] == 1
     assert xcom(dag_run, "edit") is None
     console_url = xcom(dag_run, "edit", "wanxiang_console_url")
     assert isinstance(console_url, str) and console_url.startswith("https://")
