@@ -7,19 +7,17 @@ emulator's ``connections_opened``) and the status queries they sent (``task_quer
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from airflow_provider_wanxiang.client import AsyncWanxiangClient, ClientConfig, build_edit_request
 from airflow_provider_wanxiang.client.shared import POOL_CONNECTIONS, open_pools
-from airflow_provider_wanxiang.emulator import EmulatorConfig, EmulatorServer
+from airflow_provider_wanxiang.testing.emulator import WanxiangEmulator
 from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
 from tests.images import png_data_uri
-from tests.integration.airflow.conftest import SECRET
 
 CONN_ID = "wanxiang_default"
 
@@ -29,31 +27,25 @@ CONN_ID = "wanxiang_default"
 QUERY_QPS = 50.0
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    """No submit or concurrency limit (a thousand tasks are in flight at once); queries limited."""
-    config = EmulatorConfig(
-        port=0,
-        api_keys=[SECRET],
-        task_seconds_spread=0.0,
-        submit_rps=0.0,
-        max_concurrent=5000,
-        query_qps=QUERY_QPS,
+@pytest.fixture
+def emulator(wanxiang_emulator: WanxiangEmulator) -> WanxiangEmulator:
+    """The session emulator with no submit or concurrency limit (a thousand tasks are in flight at once);
+    queries limited."""
+    wanxiang_emulator.restore(
+        task_seconds_spread=0.0, submit_rps=0.0, max_concurrent=5000, query_qps=QUERY_QPS
     )
-    with EmulatorServer(config) as server:
-        yield server
+    return wanxiang_emulator
 
 
-def _connect(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer, **extra: Any) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_WANXIANG_DEFAULT",
-        json.dumps({"conn_type": "wanxiang", "password": SECRET, "host": emulator.url, "extra": extra}),
-    )
+def _connect(wanxiang_connection: Callable[..., str], emulator: WanxiangEmulator, **extra: Any) -> None:
+    wanxiang_connection(host=emulator.url, api_key=emulator.api_key, **extra)
 
 
-async def _submit(emulator: EmulatorServer, count: int) -> list[str]:
+async def _submit(emulator: WanxiangEmulator, count: int) -> list[str]:
     request = build_edit_request(prompt="pool", images=[png_data_uri(512, 512)], n=1, seed=1)
-    async with AsyncWanxiangClient(ClientConfig(api_key=SECRET, base_url=emulator.base_url)) as client:
+    async with AsyncWanxiangClient(
+        ClientConfig(api_key=emulator.api_key, base_url=emulator.base_url)
+    ) as client:
         created = await asyncio.gather(*(client.create_task(request) for _ in range(count)))
     return [task.task_id for task in created]
 
@@ -72,11 +64,11 @@ async def _run_all(task_ids: list[str], **kwargs: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.timeout(600)
 async def test_a_thousand_triggers_share_a_few_sockets_and_stay_within_the_budget(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator, wanxiang_connection: Callable[..., str]
 ) -> None:
     budget = 40.0
     emulator.configure(task_seconds=2.0, query_qps=QUERY_QPS)
-    _connect(monkeypatch, emulator, query_budget=budget)
+    _connect(wanxiang_connection, emulator, query_budget=budget)
     task_ids = await _submit(emulator, 1000)
     before = emulator.stats()
 
@@ -98,13 +90,13 @@ async def test_a_thousand_triggers_share_a_few_sockets_and_stay_within_the_budge
 
 @pytest.mark.timeout(300)
 async def test_a_few_waits_are_polled_often_with_the_default_interval(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator, wanxiang_connection: Callable[..., str]
 ) -> None:
     # 10 waits of 9 s tasks with the default interval (1.5 s) and the default budget (10/s, 1/s per wait
     # here): each wait queries about 6 times (about 0.75 s mean detection latency). The former fixed 15 s
     # would have made 1 query per wait.
     emulator.configure(task_seconds=9.0, query_qps=QUERY_QPS)
-    _connect(monkeypatch, emulator)
+    _connect(wanxiang_connection, emulator)
     task_ids = await _submit(emulator, 10)
     before = emulator.stats()
 
@@ -117,12 +109,12 @@ async def test_a_few_waits_are_polled_often_with_the_default_interval(
 
 @pytest.mark.timeout(300)
 async def test_the_default_budget_keeps_a_hundred_waits_under_the_services_limit(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator, wanxiang_connection: Callable[..., str]
 ) -> None:
     # The emulator at the real service's 20 task queries/s; the connection at the default budget (10/s)
     # and the trigger at its default interval, which alone would ask for 100 / 1.5 ≈ 67 queries/s.
     emulator.configure(task_seconds=3.0, query_qps=20.0)
-    _connect(monkeypatch, emulator)
+    _connect(wanxiang_connection, emulator)
     task_ids = await _submit(emulator, 100)
     before = emulator.stats()
 
@@ -138,13 +130,13 @@ async def test_the_default_budget_keeps_a_hundred_waits_under_the_services_limit
 
 @pytest.mark.timeout(120)
 async def test_waits_queued_behind_a_tiny_budget_end_at_their_deadline_without_querying(
-    emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+    emulator: WanxiangEmulator, wanxiang_connection: Callable[..., str]
 ) -> None:
     # One query per 100 s for the whole connection: the first wait takes the one token, the others queue
     # behind it and must still end with the timeout event at their deadline (not 100 s later), sending
     # nothing over the budget; the pool closes when the last of them leaves.
     emulator.configure(task_seconds=60.0, query_qps=QUERY_QPS)
-    _connect(monkeypatch, emulator, query_budget=0.01)
+    _connect(wanxiang_connection, emulator, query_budget=0.01)
     task_ids = await _submit(emulator, 3)
     before = emulator.stats()
 
