@@ -106,7 +106,7 @@ bench: env
 # from pyproject.toml) on Airflow 3.1.0 with its compatibility pins, plus the test extra.
 lock: $(UV) $(PACKAGING)
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
-	  --extra test --extra lint --extra docs -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
+	  --extra test --extra lint --extra docs --extra bench -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
 	  --extra test --extra lint --extra docs -c requirements/pin-3.1.txt -o requirements/airflow-3.1.txt
 	$(TOOLS)/bin/python scripts/floor_pins.py $(FLOOR_EXTRAS) -o requirements/floor-pins.txt

@@ -26,6 +26,9 @@ class Stats:
     uploads: int = 0
     result_downloads: int = 0
     faults_injected: int = 0
+    #: Requests outside the API and OSS routes (control endpoints, unknown paths answered 404): lets a
+    #: benchmark count the polls of a client that can only poll a URL until it stops answering 404.
+    other_requests: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     faults_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
 
@@ -54,6 +57,7 @@ class Stats:
             "images_succeeded": images,
             "rejected": dict(self.rejected),
             "faults_injected": self.faults_injected,
+            "other_requests": self.other_requests,
             "faults_by_route": dict(self.faults_by_route),
             "peak_concurrency": peak_concurrency(tasks),
             "peak_running": peak_concurrency(tasks, running_only=True),
