@@ -29,7 +29,10 @@ EMULATOR_KEY = "sk-bench"
 
 def command_line(argv: Sequence[str] | None = None) -> str:
     """The command that reproduces a figure, as typed from the repository root."""
-    argv = sys.argv if argv is None else argv
+    argv = list(sys.argv if argv is None else argv)
+    if "--json" in argv:  # where the runner collects the figures: not part of what makes them
+        at = argv.index("--json")
+        del argv[at : at + 2]
     script = Path(argv[0]).resolve()
     shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     return shlex.join(["python", str(shown), *argv[1:]])
