@@ -94,7 +94,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             _ratio(r.get("cpu_ms_per_poll_vs_floor")),
             f"{r['rss_kib_per_wait']:.1f}",
             _ratio(r.get("rss_kib_per_wait_vs_floor")),
-            f"{r['sockets_held']:.0f} / {r['sockets_time_wait']:.0f}",
+            f"{r['sockets_held']:.0f}",
             f"{r['lag_p50_ms']:.1f} / {r['lag_p99_ms']:.1f} / {r['lag_max_ms']:.0f}",
             f"{r['queries_per_s']:.1f} ({r['queries_per_s'] / fig['account_qps']:.1f}x)",
         ]
@@ -108,7 +108,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             "vs floor",
             "KiB RSS / wait",
             "vs floor",
-            "sockets held / TIME_WAIT",
+            "sockets held (peak)",
             "loop lag p50 / p99 / max ms",
             f"queries/s (x the {fig['account_qps']:.0f} QPS limit)",
         ],
