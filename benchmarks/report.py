@@ -27,7 +27,6 @@ PACKAGES = (
     "moto",
     "s3fs",
     "fsspec",
-    "psutil",
     "matplotlib",
 )
 WAITERS = {
