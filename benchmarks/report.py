@@ -117,7 +117,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
         "## Waiting cost: N waits in one event loop\n\n"
         f"Command: `{fig['command']}`\n\n"
         f"Each waiter polls every {fig['poll_interval_s']:g} s; figures measured over {fig['window_s']:g} s "
-        "after a warm-up of one interval, in a fresh process per run, the emulator in its own process "
+        "after a warm-up of 1.5 intervals, in a fresh process per run, the emulator in its own process "
         "(its query limit off, so queries/s is each waiter's demand). "
         f"Medians of {fig['medians'][0]['repeats']} repeats; ratios against the floor of the same run. "
         "`HttpSensorTrigger` cannot wait on this API (the "
