@@ -51,7 +51,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
 )
 
 
-def run(smoke: bool, out: Path) -> int:
+def run(smoke: bool, out: Path, repeats: int | None = None) -> int:
     started = time.monotonic()
     figures: dict[str, dict[str, Any]] = {}
     failed = []
@@ -60,7 +60,14 @@ def run(smoke: bool, out: Path) -> int:
             print(f"=== {script}", flush=True)
             json_path = Path(scratch) / f"{script}.json"
             result = subprocess.run(
-                [sys.executable, str(HERE / script), *(small if smoke else full), "--json", str(json_path)],
+                [
+                    sys.executable,
+                    str(HERE / script),
+                    *(small if smoke else full),
+                    *(["--repeats", str(repeats)] if repeats else []),
+                    "--json",
+                    str(json_path),
+                ],
                 check=False,
             )
             produced = json.loads(json_path.read_text()) if json_path.exists() else {}
@@ -93,14 +100,15 @@ def main() -> int:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny N, one repeat, into a temporary directory")
     parser.add_argument("--out", type=Path, help="where results.md goes (default: benchmarks/)")
+    parser.add_argument("--repeats", type=int, help="repeats of every benchmark (default: each one's, 3)")
     args = parser.parse_args()
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        return run(args.smoke, args.out)
+        return run(args.smoke, args.out, args.repeats)
     if args.smoke:
         with tempfile.TemporaryDirectory(prefix="wanxiang-bench-smoke-") as out:
             return run(True, Path(out))
-    return run(False, HERE)
+    return run(False, HERE, args.repeats)
 
 
 if __name__ == "__main__":
