@@ -45,6 +45,14 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def exit_on_sigterm() -> None:
+    """Stopping an orchestrator (``kill PID``) still runs its ``finally``/``with`` blocks, which stop the
+    emulator, moto and file-server processes it started; the default SIGTERM would leave them behind."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import MIB, command_line, free_port, median, wait_for_port, write_figures
+from _common import MIB, command_line, exit_on_sigterm, free_port, median, wait_for_port, write_figures
 
 
 # -- the measured process ---------------------------------------------------------------------------------
@@ -199,6 +199,7 @@ def main() -> int:
     import boto3
     import requests
 
+    exit_on_sigterm()
     command = command_line()
     print(f"command: {command}")
     workdir = Path(tempfile.mkdtemp(prefix="wanxiang-bench-copy-memory-"))

@@ -51,6 +51,7 @@ from _common import (
     EMULATOR_KEY,
     Emulator,
     command_line,
+    exit_on_sigterm,
     median,
     raise_fd_limit,
     rss_bytes,
@@ -258,6 +259,7 @@ def main() -> int:
         child(args)
         return 0
 
+    exit_on_sigterm()
     command = command_line()
     print(f"command: {command}", flush=True)
     home = tempfile.mkdtemp(prefix="wanxiang-bench-home-")
