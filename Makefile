@@ -23,7 +23,7 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor env-lowest test test-floor test-lowest lint docs demo airflow bench lock clean emulator
+.PHONY: help env env-floor env-lowest test test-floor test-lowest lint docs demo airflow bench bench-smoke lock clean emulator
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end"
@@ -34,6 +34,8 @@ help:
 	@echo "                integration, emulator, plugin, conformance and example suites"
 	@echo "make lint       ruff + mypy"
 	@echo "make docs       build the Sphinx docs (warnings are errors)"
+	@echo "make bench      run every benchmark (~15 min on 2 cores): benchmarks/results.md, .json, plots"
+	@echo "make bench-smoke every benchmark end to end with tiny N, one repeat (CI; no timing asserts)"
 	@echo "make lock       regenerate requirements/airflow-*.txt and floors.txt from pyproject.toml"
 
 $(UV):
@@ -98,15 +100,20 @@ airflow: env
 emulator: env
 	$(VENV)/bin/wanxiang-emulator --task-seconds 5
 
+# Writes benchmarks/results.md, results.json and benchmarks/plots/*.png (docs/benchmarks.md shows them).
 bench: env
 	$(PY) benchmarks/run.py
+
+# Every benchmark end to end with tiny N into a temporary directory: fails only if one produced no figures.
+bench-smoke: env
+	$(PY) benchmarks/run.py --smoke
 
 # Compiles over the existing locks (no --upgrade): versions already pinned stay unless pyproject forces a
 # change. floors.txt: the runtime dependencies and the s3 extra pinned ==floor (floor-pins.txt, generated
 # from pyproject.toml) on Airflow 3.1.0 with its compatibility pins, plus the test extra.
 lock: $(UV) $(PACKAGING)
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
-	  --extra test --extra lint --extra docs -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
+	  --extra test --extra lint --extra docs --extra bench -c requirements/pin-3.3.txt -o requirements/airflow-3.3.txt
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
 	  --extra test --extra lint --extra docs -c requirements/pin-3.1.txt -o requirements/airflow-3.1.txt
 	$(TOOLS)/bin/python scripts/floor_pins.py $(FLOOR_EXTRAS) -o requirements/floor-pins.txt

@@ -1,19 +1,22 @@
-"""Does copying a result image keep memory bounded whatever the image size?
+"""Copy throughput and memory: does copying result images keep memory bounded, and how fast is it?
 
 Copies (1) the largest results the emulator makes (``size=1280*1280`` from a noise input, so the PNGs do
-not compress: ~4.7 MiB each) and (2) a synthetic noise PNG far larger than any real result, to a local
-directory and to S3 (moto server), with :func:`airflow_provider_wanxiang.copying.copy_png` ("stream") and,
-for reference, the naive ``requests.get(url).content`` then write ("naive"). Each measurement runs in its
-own fresh process, with the emulator, moto and the file server in other processes, and reports:
+not compress: ~4.7 MiB each) and (2) ``--synthetic-count`` synthetic noise PNGs of ``--synthetic-mib``
+each (default 4 x ~8 MiB), to a local directory (``file://``) and to S3 (moto server), with
+:func:`airflow_provider_wanxiang.copying.copy_png` ("stream"), the naive ``requests.get(url).content`` then
+write ("naive") and, to S3 only, boto3's ``upload_fileobj`` streaming the same HTTP body ("boto3", the
+reference throughput). Each measurement runs in its own fresh process, with the emulator, moto and the
+file server in other processes, ``--repeats`` times (medians reported), and reports:
 
 - peak RSS growth of the copying process during the copy (current RSS sampled every millisecond, minus
   the RSS before; measured after a warm-up copy of a tiny image, so libraries, sessions and connection
   pools already exist);
-- the peak of Python allocations during the copy (``tracemalloc``; bytes objects, buffers).
+- the peak of Python allocations during the copy (``tracemalloc``; bytes objects, buffers);
+- throughput: bytes copied / seconds of the copy loop (MiB/s).
 
 Usage::
 
-    python benchmarks/copy_memory.py [--images 4] [--synthetic-mib 64] [--block-mib 8]
+    python benchmarks/copy_memory.py [--images 4] [--synthetic-mib 8] [--synthetic-count 4] [--repeats 3]
 
 Figures vary with the machine; they are reported, never asserted.
 """
@@ -25,8 +28,6 @@ import base64
 import io
 import json
 import os
-import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-MIB = 1024 * 1024
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import MIB, command_line, exit_on_sigterm, free_port, median, wait_for_port, write_figures
 
 
 # -- the measured process ---------------------------------------------------------------------------------
@@ -96,9 +98,25 @@ def child(args: argparse.Namespace) -> None:
         fs = fsspec.filesystem("file")
         root = tempfile.mkdtemp(prefix="wanxiang-bench-copy-")
     session = requests.Session()
+    s3: Any = None
+    if args.mode == "boto3":
+        import boto3
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=job["s3_endpoint"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
 
     def copy(url: str, path: str) -> None:
-        if args.mode == "stream":
+        if args.mode == "boto3":
+            bucket, key = path.split("/", 1)
+            with session.get(url, timeout=60, stream=True) as response:
+                response.raise_for_status()
+                s3.upload_fileobj(response.raw, bucket, key)
+        elif args.mode == "stream":
             copy_png(url, fs, path, session=session, overwrite=True, block_size=args.block_mib * MIB)
         else:
             response = session.get(url, timeout=60)
@@ -122,30 +140,13 @@ def child(args: argparse.Namespace) -> None:
                 "rss_baseline": rss.baseline,
                 "python_peak": python_peak,
                 "seconds": elapsed,
+                "mib_per_s": sum(job["sizes"][args.source]) / MIB / elapsed,
             }
         )
     )
 
 
 # -- the orchestrating process -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
 def noise_png(width: int, height: int) -> bytes:
     from PIL import Image
 
@@ -180,11 +181,14 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--images", type=int, default=4, help="emulator results to copy (1-4)")
-    parser.add_argument("--synthetic-mib", type=int, default=64, help="size of the synthetic PNG")
+    parser.add_argument("--synthetic-mib", type=int, default=8, help="size of each synthetic PNG")
+    parser.add_argument("--synthetic-count", type=int, default=4, help="synthetic PNGs copied per run")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per figure (medians)")
+    parser.add_argument("--json", help="write the figures here (for benchmarks/run.py)")
     parser.add_argument("--block-mib", type=int, default=8, help="upload part size for S3 (>= 5)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
-    parser.add_argument("--mode", choices=["stream", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=["stream", "naive", "boto3"], help=argparse.SUPPRESS)
     parser.add_argument("--dest", choices=["file", "s3"], help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,7 +199,9 @@ def main() -> int:
     import boto3
     import requests
 
-    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    exit_on_sigterm()
+    command = command_line()
+    print(f"command: {command}")
     workdir = Path(tempfile.mkdtemp(prefix="wanxiang-bench-copy-memory-"))
     processes: list[subprocess.Popen[str]] = []
     try:
@@ -240,7 +246,8 @@ def main() -> int:
         side = 1
         while side * side * 3 < args.synthetic_mib * MIB:
             side += 64
-        (workdir / "synthetic.png").write_bytes(noise_png(side, side))
+        for index in range(args.synthetic_count):
+            (workdir / f"synthetic-{index}.png").write_bytes(noise_png(side, side))
         (workdir / "tiny.png").write_bytes(noise_png(64, 64))
         files_port = free_port()
         processes.append(
@@ -256,56 +263,55 @@ def main() -> int:
 
         results = emulator_results(emulator_url + "/api/v1", args.images)
         sizes = {"emulator": [len(requests.get(u, timeout=60).content) for u in results]}  # warms its cache
-        sizes["synthetic"] = [(workdir / "synthetic.png").stat().st_size]
+        synthetic = [f"synthetic-{index}.png" for index in range(args.synthetic_count)]
+        sizes["synthetic"] = [(workdir / name).stat().st_size for name in synthetic]
         job = {
             "s3_endpoint": s3_endpoint,
             "bucket": "bench",
             "warmup_url": f"{files_url}/tiny.png",
-            "sources": {"emulator": results, "synthetic": [f"{files_url}/synthetic.png"]},
+            "sources": {"emulator": results, "synthetic": [f"{files_url}/{name}" for name in synthetic]},
+            "sizes": sizes,
         }
         job_file = workdir / "job.json"
         job_file.write_text(json.dumps(job))
 
         header = (
             f"{'source':<24}{'images':>7}{'largest MiB':>13}  {'method':<8}{'dest':<6}"
-            f"{'peak RSS +MiB':>15}{'Python peak MiB':>17}{'seconds':>9}"
+            f"{'peak RSS +MiB':>15}{'Python peak MiB':>17}{'seconds':>9}{'MiB/s':>8}"
         )
         print(header)
         print("-" * len(header))
+        runs: list[dict[str, Any]] = []
         for source, label in (("emulator", "emulator 1280*1280"), ("synthetic", "synthetic noise PNG")):
-            for dest in ("file", "s3"):
-                for mode in ("stream", "naive"):
-                    run = subprocess.run(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--child",
-                            "--job",
-                            str(job_file),
-                            "--mode",
-                            mode,
-                            "--dest",
-                            dest,
-                            "--source",
-                            source,
-                            "--block-mib",
-                            str(args.block_mib),
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
-                    figures = json.loads(run.stdout.strip().splitlines()[-1])
-                    largest = max(sizes[source]) / MIB
-                    print(
-                        f"{label:<24}{len(sizes[source]):>7}{largest:>13.1f}  {mode:<8}{dest:<6}"
-                        f"{figures['rss_growth'] / MIB:>15.1f}{figures['python_peak'] / MIB:>17.1f}"
-                        f"{figures['seconds']:>9.2f}",
-                        flush=True,
-                    )
+            for dest, modes in (("file", ("stream", "naive")), ("s3", ("stream", "naive", "boto3"))):
+                for repeat in range(args.repeats):
+                    for mode in modes:  # interleaved, so a noisy neighbour hurts every method alike
+                        run = subprocess.run(
+                            [
+                                sys.executable, __file__, "--child", "--job", str(job_file), "--mode", mode,
+                                "--dest", dest, "--source", source, "--block-mib", str(args.block_mib),
+                            ],
+                            capture_output=True, text=True, check=True,
+                        )  # fmt: skip
+                        figures = json.loads(run.stdout.strip().splitlines()[-1])
+                        figures.update(source=source, dest=dest, mode=mode, repeat=repeat)
+                        figures["images"] = len(sizes[source])
+                        figures["largest_mib"] = max(sizes[source]) / MIB
+                        runs.append(figures)
+                        print(
+                            f"{label:<24}{len(sizes[source]):>7}{figures['largest_mib']:>13.1f}  {mode:<8}"
+                            f"{dest:<6}{figures['rss_growth'] / MIB:>15.1f}"
+                            f"{figures['python_peak'] / MIB:>17.1f}"
+                            f"{figures['seconds']:>9.2f}{figures['mib_per_s']:>8.1f}",
+                            flush=True,
+                        )
         print(
             f"stream = copying.copy_png (chunks of 256 KiB; S3 parts of {args.block_mib} MiB); "
-            "naive = requests.get(url).content + write"
+            "naive = requests.get(url).content + write; boto3 = s3.upload_fileobj(response.raw)"
+        )
+        write_figures(
+            args.json,
+            {"name": "copy_memory", "command": command, "runs": runs, "medians": summarize(runs)},
         )
     finally:
         for process in processes:
@@ -319,6 +325,32 @@ def main() -> int:
             path.unlink()
         workdir.rmdir()
     return 0
+
+
+def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median of the repeats per (source, destination, method); throughput relative to boto3's on S3."""
+    rows = []
+    for key in dict.fromkeys((r["source"], r["dest"], r["mode"]) for r in runs):
+        mine = [r for r in runs if (r["source"], r["dest"], r["mode"]) == key]
+        rows.append(
+            {
+                "source": key[0],
+                "dest": key[1],
+                "mode": key[2],
+                "repeats": len(mine),
+                "images": mine[0]["images"],
+                "largest_mib": mine[0]["largest_mib"],
+                "rss_growth_mib": median([r["rss_growth"] / MIB for r in mine]),
+                "python_peak_mib": median([r["python_peak"] / MIB for r in mine]),
+                "seconds": median([r["seconds"] for r in mine]),
+                "mib_per_s": median([r["mib_per_s"] for r in mine]),
+            }
+        )
+    for row in rows:
+        boto = next((r for r in rows if r["source"] == row["source"] and r["mode"] == "boto3"), None)
+        if boto and row["dest"] == "s3":
+            row["throughput_vs_boto3"] = row["mib_per_s"] / boto["mib_per_s"]
+    return rows
 
 
 if __name__ == "__main__":

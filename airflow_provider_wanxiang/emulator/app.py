@@ -51,9 +51,10 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     new_request_id()
     AFTER_ENQUEUE_FAULT.set(None)  # keep-alive requests may share one task (and context)
     route_name = request.match_info.route.name or ""
-    if route_name not in FAULT_ROUTES:
-        return await handler(request)
     core = request.app[CORE]
+    if route_name not in FAULT_ROUTES:
+        core.stats.other_requests += 1
+        return await handler(request)
     core.stats.requests += 1
     core.stats.saw_connection(request.transport)
     fault_route = FAULT_ROUTES[route_name]

@@ -27,6 +27,9 @@ class Stats:
     uploads: int = 0
     result_downloads: int = 0
     faults_injected: int = 0
+    #: Requests outside the API and OSS routes (control endpoints, unknown paths answered 404): lets a
+    #: benchmark count the polls of a client that can only poll a URL until it stops answering 404.
+    other_requests: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     faults_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
     #: Connections that carried an API request since the last reset (tests count the client's sockets).
@@ -73,6 +76,7 @@ class Stats:
             "images_succeeded": images,
             "rejected": dict(self.rejected),
             "faults_injected": self.faults_injected,
+            "other_requests": self.other_requests,
             "faults_by_route": dict(self.faults_by_route),
             "connections_opened": self.connections_opened,
             "connections_open": self.connections_open(),

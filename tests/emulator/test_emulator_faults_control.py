@@ -149,3 +149,17 @@ def test_stats_reset_config_health(emu: Emu) -> None:
     assert (after["tasks_created"], after["requests"], after["rejected"]) == (0, 0, {})
     assert emu.server.config.task_seconds == 30  # knobs survive a reset
     assert emu.list().json()["total"] == 0
+
+
+def test_requests_outside_the_api_are_counted_apart(emu: Emu) -> None:
+    """A benchmark counts the polls of a client that can only poll a URL until it stops answering 404
+    (HttpSensorTrigger) here; they must not inflate the API request count the limits are about."""
+    task_id = emu.create_ok()
+    root = emu.base.rsplit("/api/v1", 1)[0]
+    before = emu.server.stats()
+    for _ in range(3):
+        assert requests.get(f"{root}/pending/{task_id}.png", timeout=10).status_code == 404
+    assert requests.get(f"{emu.base}/tasks/{task_id}", headers=emu.headers(), timeout=10).status_code == 200
+    after = emu.server.stats()
+    assert after["other_requests"] - before["other_requests"] == 3
+    assert after["requests"] - before["requests"] == 1
