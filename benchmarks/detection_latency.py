@@ -3,18 +3,20 @@
 A simulation in VIRTUAL time (real minutes are too long to run here), driving the real schedule code:
 
 - ``ours``: :class:`airflow_provider_wanxiang.polling.PollSchedule` (``first_delay`` then ``step`` on each
-  answer, jitter included) with the trigger's default ``poll_interval``;
+  answer, jitter included) with the trigger's default ``poll_interval`` stretched, as in the triggerer, to
+  the wait's fair share of the connection's default ``query_budget`` (``waits / budget`` seconds);
 - ``sdk``: the dashscope SDK's own ``BaseAsyncApi.wait`` loop (what ``ImageSynthesis.wait``/``call`` run:
   1, 1, 2, 2, 2, 4, 4, 4, 5, 5, ... s) with its clock and ``_get`` replaced by the virtual ones;
 - ``fixed10``: a query every 10 s.
 
-Every waiter also makes the status query the worker makes right after the create (t = 0). Edit durations
-are drawn as the emulator draws them (lognormal, median ``EmulatorConfig.task_seconds``, sigma
-``task_seconds_spread``: most 30 s-2 min). Each wait is simulated alone: the schedules are per wait, so the
-detection latency (first query that sees the task terminal, minus the moment it became terminal) and the
-queries per edit do not depend on concurrency. What does is the load: with C waits always in flight, the
-account sees ``C x queries per edit / mean wait`` queries/s, reported against the 20 QPS query limit (the
-simulation does not model what the limit's 429s would then do to latency).
+Every waiter also makes the status query the worker makes right after the create (t = 0). Edit durations are
+drawn as the emulator draws them (lognormal, median ``EmulatorConfig.task_seconds``, sigma
+``task_seconds_spread``: most 30 s-2 min). Each wait is simulated alone: the SDK's and the fixed schedules
+are per wait, so their detection latency (first query that sees the task terminal, minus the moment it
+became terminal) and queries per edit do not depend on concurrency; ours does, through the shared query
+budget. What depends on concurrency for all of them is the load: with C waits always in flight, the account
+sees ``C x queries per edit / mean wait`` queries/s, reported against the 20 QPS query limit (the simulation
+does not model what the limit's 429s would then do to latency).
 
 Usage::
 
@@ -41,13 +43,19 @@ ACCOUNT_QPS = 20.0
 SCHEDULES = ("ours", "sdk", "fixed10")
 
 
-def simulate_ours(duration: float) -> tuple[float, int]:
-    """(detection time, queries) of one wait under the real PollSchedule."""
+def simulate_ours(duration: float, concurrency: int) -> tuple[float, int]:
+    """(detection time, queries) of one of ``concurrency`` waits under the real PollSchedule."""
     from airflow_provider_wanxiang.client import Task, TaskStatus
+    from airflow_provider_wanxiang.client.config import DEFAULT_QUERY_BUDGET
     from airflow_provider_wanxiang.outcomes import TaskOutcome
-    from airflow_provider_wanxiang.polling import DEFAULT_POLL_INTERVAL, PollSchedule
+    from airflow_provider_wanxiang.polling import DEFAULT_TRIGGER_POLL_INTERVAL, PollSchedule
 
-    schedule = PollSchedule("bench", DEFAULT_POLL_INTERVAL, end_time=1e9)
+    schedule = PollSchedule(
+        "bench",
+        DEFAULT_TRIGGER_POLL_INTERVAL,
+        end_time=1e9,
+        fair_interval=lambda: concurrency / DEFAULT_QUERY_BUDGET,
+    )
     now, queries = 0.0, 1  # the worker's query right after the create
     if duration <= now:
         return now, queries
@@ -85,7 +93,7 @@ def _sdk_in_virtual_time(clock: _VirtualClock) -> Iterator[None]:
         base_api.time = real
 
 
-def simulate_sdk(duration: float) -> tuple[float, int]:
+def simulate_sdk(duration: float, concurrency: int) -> tuple[float, int]:
     """(detection time, queries) of one wait under the SDK's own ``wait`` loop, in virtual time."""
     from dashscope.api_entities.dashscope_response import DashScopeAPIResponse
     from dashscope.client.base_api import BaseAsyncApi
@@ -109,7 +117,7 @@ def simulate_sdk(duration: float) -> tuple[float, int]:
     return clock.now, queries[0]
 
 
-def simulate_fixed(duration: float, interval: float = 10.0) -> tuple[float, int]:
+def simulate_fixed(duration: float, concurrency: int, interval: float = 10.0) -> tuple[float, int]:
     now, queries = 0.0, 1
     while now < duration:
         now += interval
@@ -117,14 +125,14 @@ def simulate_fixed(duration: float, interval: float = 10.0) -> tuple[float, int]
     return now, queries
 
 
-SIMULATORS: dict[str, Callable[[float], tuple[float, int]]] = {
+SIMULATORS: dict[str, Callable[[float, int], tuple[float, int]]] = {
     "ours": simulate_ours,
     "sdk": simulate_sdk,
     "fixed10": simulate_fixed,
 }
 
 
-def run_once(edits: int, seed: int) -> dict[str, dict[str, float]]:
+def run_once(edits: int, seed: int, concurrency: int) -> dict[str, dict[str, float]]:
     from airflow_provider_wanxiang.emulator.config import EmulatorConfig
     from airflow_provider_wanxiang.emulator.state import draw_run_seconds
 
@@ -138,7 +146,7 @@ def run_once(edits: int, seed: int) -> dict[str, dict[str, float]]:
     for name, simulate in SIMULATORS.items():
         latencies, queries, waits = [], [], []
         for duration in durations:
-            detected, count = simulate(duration)
+            detected, count = simulate(duration, concurrency)
             latencies.append(detected - duration)
             queries.append(count)
             waits.append(detected)
@@ -167,7 +175,6 @@ def main() -> int:
 
     command = command_line()
     print(f"command: {command}")
-    repeats = [run_once(args.edits, seed) for seed in range(args.repeats)]
     rows = []
     header = (
         f"{'schedule':<10}{'waits':>7}{'latency mean s':>16}{'p50':>7}{'p99':>7}{'queries/edit':>14}"
@@ -176,6 +183,7 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     for concurrency in args.concurrency:
+        repeats = [run_once(args.edits, seed, concurrency) for seed in range(args.repeats)]
         for name in SCHEDULES:
             row: dict[str, Any] = {"schedule": name, "concurrency": concurrency, "repeats": args.repeats}
             for metric in repeats[0][name]:
