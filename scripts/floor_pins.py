@@ -70,7 +70,9 @@ def mismatches(pins: list[str]) -> list[str]:
         try:
             installed = importlib.metadata.version(requirement.name)
         except importlib.metadata.PackageNotFoundError:
-            installed = "nothing"
+            # Not asked of the specifier: packaging 25 raises on a string that is not a version.
+            wrong.append(f"{pin} (installed: nothing)")
+            continue
         if not requirement.specifier.contains(installed, prereleases=True):
             wrong.append(f"{pin} (installed: {installed})")
     return wrong
