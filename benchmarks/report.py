@@ -176,11 +176,13 @@ def detection_section(fig: dict[str, Any]) -> str:
         "## Detection latency and queries per edit\n\n"
         f"Command: `{fig['command']}`\n\n"
         "**A simulation in virtual time**, not a timed run: it drives the real `PollSchedule` "
-        "(`first_delay`, then `step` on each answer, default `poll_interval`) and the dashscope SDK's own "
+        "(`first_delay`, then `step` on each answer, the trigger's default `poll_interval` stretched to "
+        "the wait's fair share of the default `query_budget`) and the dashscope SDK's own "
         "`wait()` loop (its clock and `_get` swapped for virtual ones), against a query every 10 s, on "
         f"{fig['edits']:,} edit durations drawn as the emulator draws them (lognormal around "
         "`EmulatorConfig.task_seconds`). Every waiter also counts the query made right after the create. "
-        "Latency and queries per edit do not depend on concurrency; the account's load does "
+        "The SDK's and the fixed schedule's latency and queries per edit do not depend on concurrency; "
+        "ours do (the budget is shared), and the account's load depends on it for all "
         "(concurrent waits x queries per edit / mean wait); the effect of the 20 QPS limit's 429s on "
         f"latency is not modelled. Medians of {fig['medians'][0]['repeats']} seeds.\n\n"
         f"{table}\n\n![detection latency](plots/detection.png)\n"
@@ -227,17 +229,28 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
                 f"p99 {top['lag_p99_ms']:.0f} ms, max {top['lag_max_ms']:.0f} ms",
                 top["lag_p99_ms"] <= 20 and top["lag_max_ms"] <= 100,
             )
-            goal(
-                f"never above the query budget at {max(ns):,} (account limit 20 QPS)",
-                f"{top['queries_per_s']:.1f} queries/s",
-                top["queries_per_s"] <= 20,
-            )
+    # The waiting-cost run lifts the query budget (every waiter at the same demand, so cost per poll
+    # compares); that the budget holds is counted at the emulator in
+    # tests/integration/airflow/test_trigger_pool.py, not timed here.
+    goal(
+        "never above the query budget (default 10 q/s per connection and triggerer)",
+        "counted by tests/integration/airflow/test_trigger_pool.py (1,000 waits, queries at the emulator)",
+        None,
+    )
     detection = figures.get("detection_latency", {}).get("medians", [])
+    ours_rows = [r for r in detection if r["schedule"] == "ours"]
     few = _pick(detection, concurrency=5, schedule="ours")
     if few:
         mean = few["latency_mean_s"]
         goal("mean detection latency ≤ 1 s with ≤ 10 waits", f"{mean:.2f} s", mean <= 1)
-        goal("≤ 2 queries per finished edit", f"{few['queries_per_edit']:.1f}", few["queries_per_edit"] <= 2)
+    if ours_rows:
+        many = max(ours_rows, key=lambda r: r["concurrency"])
+        goal(
+            f"≤ 2 queries per finished edit at {many['concurrency']:,} waits (within the budget)",
+            f"{many['queries_per_edit']:.1f}, mean latency {many['latency_mean_s']:.0f} s "
+            f"({many['account_qps']:.1f} q/s incl. the worker's query after each create)",
+            many["queries_per_edit"] <= 2,
+        )
     copies = [r for r in figures.get("copy_memory", {}).get("medians", []) if r["mode"] == "stream"]
     to_s3 = [r for r in copies if r["dest"] == "s3"]
     if to_s3:
