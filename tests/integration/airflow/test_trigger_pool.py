@@ -22,9 +22,12 @@ from tests.images import png_data_uri
 CONN_ID = "wanxiang_default"
 
 
-#: The emulator's query limit in these tests (429 above it): above the budgets below, so a 429 would mean
-#: the triggers exceeded their budget.
-QUERY_QPS = 50.0
+#: The emulator's query limit in these tests (429 above it, over a sliding 1 s window). The budget is proven
+#: by the count over the whole run (queries <= budget x elapsed + 1); this limit sits 2.5x above the largest
+#: budget below because the bucket paces requests as they leave the client, and a loaded event loop (seen in
+#: CI on the 3.1 floor, with 50 q/s against a budget of 40) can hand a second or two of paced requests to
+#: the server within one window. A 429 here still means far more than the budget went out.
+QUERY_QPS = 100.0
 
 
 @pytest.fixture
