@@ -62,6 +62,15 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.wanxiang"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.wanxiang"]}],
         "extra-links": [f"{PACKAGE}.links.WanxiangTaskLink"],
+        # A remote task reported through hook lineage (``wanxiang://<API host>/tasks/<id>``) is translated
+        # for OpenLineage by our converter; no handler (the URI is used as it is).
+        "asset-uris": [
+            {
+                "schemes": ["wanxiang"],
+                "handler": None,
+                "to_openlineage_converter": f"{PACKAGE}.lineage.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,
