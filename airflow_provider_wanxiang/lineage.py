@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from airflow.providers.common.compat.sdk import ObjectStoragePath
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
+    # Re-exported for the operators' annotations: this module is the only one that names the provider.
+    from airflow.providers.openlineage.extractors import OperatorLineage as OperatorLineage
 
 __all__ = [
     "TASK_SCHEME",

@@ -43,8 +43,9 @@ from airflow_provider_wanxiang.lineage import (
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+
+    from airflow_provider_wanxiang.lineage import OperatorLineage
 
 __all__ = ["DEFAULT_FILE_NAME", "REPORT_XCOM_KEY", "WanxiangCopyResultsOperator"]
 

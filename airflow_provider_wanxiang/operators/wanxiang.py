@@ -66,8 +66,9 @@ from airflow_provider_wanxiang.waiting import (
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
+
+    from airflow_provider_wanxiang.lineage import OperatorLineage
 
 __all__ = ["WanxiangCopyResultsOperator", "WanxiangSubmitOperator"]
 

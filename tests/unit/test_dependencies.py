@@ -25,6 +25,8 @@ PACKAGE = ROOT / "airflow_provider_wanxiang"
 NOT_RUNTIME = {
     # testing/pytest_plugin.py is loaded only by pytest itself (the pytest11 entry point).
     "pytest": "testing/pytest_plugin.py",
+    # Imported only inside functions that the OpenLineage provider's own listener calls (and for typing).
+    "apache-airflow-providers-openlineage": "lineage.py",
 }
 
 
