@@ -191,6 +191,30 @@ class WanxiangHook(BaseHook):
         self.log.info("Canceled pending Wanxiang task %s", wanxiang_task_id)
         return True
 
+    # -- TaskFlow helpers (airflow_provider_wanxiang.taskflow; imported lazily: it imports the waiting
+    # machinery, which imports this module) ------------------------------------------------------------
+    def submit_and_wait(self, prompt: str, images: Any, **kwargs: Any) -> dict[str, Any]:
+        """Submit one edit and wait for it in this task, with the operators' polling schedule, error budget,
+        deadline and typed errors; return the URL-free summary. For ``@task`` code; see
+        :func:`airflow_provider_wanxiang.taskflow.submit_and_wait` for the keywords."""
+        from airflow_provider_wanxiang.taskflow import submit_and_wait
+
+        return submit_and_wait(self, prompt, images, **kwargs)
+
+    def copy_results(self, wanxiang_task_id: str, destination: Any, **kwargs: Any) -> list[str]:
+        """Copy a finished task's images to object storage; return the URIs in place
+        (:func:`airflow_provider_wanxiang.taskflow.copy_results`)."""
+        from airflow_provider_wanxiang.taskflow import copy_results
+
+        return copy_results(self, wanxiang_task_id, destination, **kwargs)
+
+    def edit_and_copy(self, prompt: str, images: Any, destination: Any, **kwargs: Any) -> list[str]:
+        """:meth:`submit_and_wait` then :meth:`copy_results`
+        (:func:`airflow_provider_wanxiang.taskflow.edit_and_copy`)."""
+        from airflow_provider_wanxiang.taskflow import edit_and_copy
+
+        return edit_and_copy(self, prompt, images, destination, **kwargs)
+
     # -- async (triggers) -----------------------------------------------------------------------------
     async def aget_client_config(self) -> ClientConfig:
         """Resolve the connection without blocking the event loop (safe inside a trigger's ``run``)."""

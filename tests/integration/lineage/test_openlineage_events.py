@@ -76,7 +76,7 @@ def runs(image_host: ImageHost, tmp_path_factory: pytest.TempPathFactory) -> Ite
             connection_env_var(): emulator.connection_json(),
             connection_env_var(S3_CONN_ID): json.dumps(s3_conn),
         }
-        dags = [["wx_lineage_operators", conf]]
+        dags = [["wx_lineage_operators", conf], ["wx_lineage_taskflow", conf]]
         done = subprocess.run(
             [sys.executable, "-m", "tests.integration.lineage.run_dags", json.dumps(dags), str(results_file)],
             cwd=REPO,
@@ -121,7 +121,7 @@ def _datasets(event: dict[str, Any], side: str) -> set[tuple[str, str]]:
 
 
 def test_the_runs_succeeded(runs: dict[str, Any]) -> None:
-    for dag_id in ("wx_lineage_operators",):
+    for dag_id in ("wx_lineage_operators", "wx_lineage_taskflow"):
         result = runs["results"][dag_id]
         assert result["state"] == "success", result
 
@@ -146,9 +146,23 @@ def test_copy_reports_the_remote_task_in_and_the_written_objects_out(runs: dict[
     assert _datasets(event, "outputs") == {(f"s3://{BUCKET}", f"edits/{task_id}/{i}.png") for i in range(2)}
 
 
+def test_taskflow_helper_lineage_reaches_openlineage_through_hook_lineage(runs: dict[str, Any]) -> None:
+    """A @task has no lineage methods: OpenLineage falls back to what the hook reported (common-compat)."""
+    event = _complete(runs, "wx_lineage_taskflow", "edit")
+    written = runs["results"]["wx_lineage_taskflow"]["xcom"]["edit"]
+    task_ids = {uri.split("/")[-2] for uri in written}
+    assert len(written) == 2 and len(task_ids) == 1
+    (task_id,) = task_ids
+    inputs, outputs = _datasets(event, "inputs"), _datasets(event, "outputs")
+    # The remote task is both: written by the submit, read by the copy (hook lineage keeps both sides).
+    assert (runs["task_namespace"], f"tasks/{task_id}") in inputs & outputs
+    assert (f"s3://{BUCKET}", "inputs/shelf.png") in inputs
+    assert {(f"s3://{BUCKET}", f"taskflow/{task_id}/{i}.png") for i in range(2)} <= outputs
+
+
 def test_no_secret_in_any_event(runs: dict[str, Any]) -> None:
     text = runs["events_text"]
-    assert len(runs["events"]) >= 5  # START and COMPLETE of two tasks and the DAG run, at least
+    assert len(runs["events"]) >= 6  # START and COMPLETE of three tasks, at least
     assert runs["api_key"] not in text
     assert "lineage-s3cr3t" not in text and "X-Signature" not in text
     for signed in ("Signature=", "Expires=", "OSSAccessKeyId"):  # the emulator's signed result URLs
