@@ -2,7 +2,8 @@
 
 Kept free of heavy imports on purpose: the API server and ``airflow providers list`` import this module
 for every installed provider, and the connection form is built from ``conn-fields`` here without importing
-the hook (Airflow ≥ 3.2). On Airflow 3.1 the hook's ``get_ui_field_behaviour`` provides the same form.
+the hook (Airflow ≥ 3.2). On Airflow 3.1 the hook's ``get_ui_field_behaviour`` and
+``get_connection_form_widgets`` provide the same form from these definitions.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from airflow_provider_wanxiang.client import (
     resolve_base_url,
 )
 from airflow_provider_wanxiang.client.config import DEFAULT_QUERY_BUDGET
-from airflow_provider_wanxiang.compat import connection_form_3_1
+from airflow_provider_wanxiang.compat import connection_form_3_1, connection_form_widgets_3_1
 from airflow_provider_wanxiang.exceptions import (
     WanxiangConnectionError as WanxiangConnectionError,  # re-exported
 )
@@ -254,3 +254,10 @@ class WanxiangHook(BaseHook):
         """Form layout for Airflow 3.1 (:func:`airflow_provider_wanxiang.compat.connection_form_3_1`); 3.2+
         reads ``ui-field-behaviour`` and ``conn-fields`` from the provider info instead."""
         return connection_form_3_1()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The region dropdown and workspace field for Airflow 3.1
+        (:func:`airflow_provider_wanxiang.compat.connection_form_widgets_3_1`); 3.2+ reads ``conn-fields``
+        from the provider info and never calls this."""
+        return connection_form_widgets_3_1()
