@@ -3,6 +3,8 @@
 The hook owns exactly one concern: reading the Airflow connection (API key, region, workspace, optional base
 URL override) and building a :class:`~airflow_provider_wanxiang.client.ClientConfig` from it. Everything
 about the wire protocol lives in :mod:`airflow_provider_wanxiang.client`, which has no Airflow imports.
+The TaskFlow helpers (``submit_and_wait``, ``copy_results``, ``edit_and_copy``) are entry points only: they
+delegate to :mod:`airflow_provider_wanxiang.taskflow`, which runs the operators' own pieces.
 """
 
 from __future__ import annotations
