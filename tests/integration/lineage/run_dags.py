@@ -7,7 +7,7 @@ parent (environment), and read the events file afterwards.
 
 Usage: ``python -m tests.integration.lineage.run_dags '[["dag_id", {conf}], ...]' RESULTS.jsonl``; writes one
 JSON line per run (a file: Airflow logs to stdout): dag id, run id, state, task states, each task's
-``return_value``.
+``return_value``; then one line with what the hook lineage collector gathered over all runs.
 """
 
 from __future__ import annotations
@@ -32,7 +32,20 @@ def main(argv: list[str]) -> None:
             "xcom": {task_id: xcom(dag_run, task_id) for task_id in states},
         }
         lines.append(json.dumps(result))
+    lines.append(json.dumps({"hook_lineage": _hook_lineage()}))
     Path(argv[2]).write_text("\n".join(lines) + "\n")
+
+
+def _hook_lineage() -> dict[str, list[list[str]]]:
+    """What Airflow's hook lineage collector holds after the runs (``dag.test()`` runs the tasks in this
+    process): ``[asset URI, class of the reporting context]`` per input and output."""
+    from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+
+    collected = get_hook_lineage_collector().collected_assets
+    return {
+        side: [[info.asset.uri, type(info.context).__name__] for info in getattr(collected, side)]
+        for side in ("inputs", "outputs")
+    }
 
 
 if __name__ == "__main__":

@@ -87,10 +87,11 @@ def runs(image_host: ImageHost, tmp_path_factory: pytest.TempPathFactory) -> Ite
             check=False,
         )
         assert done.returncode == 0, done.stderr[-5000:]
-        results = [json.loads(line) for line in results_file.read_text().splitlines()]
+        *results, hook_lineage = [json.loads(line) for line in results_file.read_text().splitlines()]
         events_text = events_file.read_text() if events_file.exists() else ""
         yield {
             "results": {result["dag_id"]: result for result in results},
+            "hook_lineage": hook_lineage["hook_lineage"],
             "events_text": events_text,
             "events": [json.loads(line) for line in events_text.splitlines() if line.strip()],
             "api_key": emulator.api_key,
@@ -158,6 +159,26 @@ def test_taskflow_helper_lineage_reaches_openlineage_through_hook_lineage(runs: 
     assert (runs["task_namespace"], f"tasks/{task_id}") in inputs & outputs
     assert (f"s3://{BUCKET}", "inputs/shelf.png") in inputs
     assert {(f"s3://{BUCKET}", f"taskflow/{task_id}/{i}.png") for i in range(2)} <= outputs
+
+
+def test_hook_lineage_from_the_hook(runs: dict[str, Any], image_host: ImageHost) -> None:
+    """What the operators and the helpers reported to Airflow's collector (common-compat), with the hook
+    as context; Airflow's object storage reports its own reads and writes beside them."""
+    ours = {
+        side: {uri for uri, context in runs["hook_lineage"][side] if context == "WanxiangHook"}
+        for side in ("inputs", "outputs")
+    }
+    operators = runs["results"]["wx_lineage_operators"]["xcom"]
+    taskflow = runs["results"]["wx_lineage_taskflow"]["xcom"]["edit"]
+    task_ids = [operators["submit"], taskflow[0].split("/")[-2]]
+    tasks = {f"{runs['task_namespace']}/tasks/{task_id}" for task_id in task_ids}
+    assert ours["inputs"] == {
+        f"{image_host.url.rstrip('/')}/inputs/model.png",
+        f"s3://{BUCKET}/inputs/shelf.png",
+        *tasks,  # read by the copies
+    }
+    assert ours["outputs"] == {*tasks, *operators["copy"], *taskflow}
+    assert "s3cr3t" not in json.dumps(runs["hook_lineage"])
 
 
 def test_no_secret_in_any_event(runs: dict[str, Any]) -> None:
