@@ -20,6 +20,7 @@ The batch operator reuses it: :func:`output_ref` for each written object, :func:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ __all__ = [
     "record_hook_lineage",
     "task_ref",
 ]
+
+log = logging.getLogger(__name__)
 
 #: URI scheme of a remote Wanxiang task as an asset (registered in the provider info for OpenLineage).
 TASK_SCHEME = "wanxiang"
@@ -143,15 +146,24 @@ def record_hook_lineage(
 ) -> None:
     """Report datasets to Airflow's hook lineage collector (a no-op unless a lineage reader is installed).
 
+    Never raises: it runs right after a paid submission or a copy, and lineage is worth less than the task.
+    A dataset the collector refuses (an asset URI a provider's normaliser rejects) is logged and skipped.
+
     :param context: what produced them, normally the :class:`WanxiangHook` (Airflow's ``LineageContext``).
     """
-    from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+    try:
+        from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
 
-    collector = get_hook_lineage_collector()  # type: ignore[no-untyped-call,unused-ignore]
-    for ref in inputs:
-        collector.add_input_asset(context=context, uri=ref.uri)
-    for ref in outputs:
-        collector.add_output_asset(context=context, uri=ref.uri)
+        collector = get_hook_lineage_collector()  # type: ignore[no-untyped-call,unused-ignore]
+    except Exception:
+        log.warning("Airflow's hook lineage collector is unavailable; lineage not reported", exc_info=True)
+        return
+    for add, refs in ((collector.add_input_asset, inputs), (collector.add_output_asset, outputs)):
+        for ref in refs:
+            try:
+                add(context=context, uri=ref.uri)
+            except Exception:
+                log.warning("Hook lineage refused %s; skipped", ref.uri, exc_info=True)
 
 
 # -- OpenLineage --------------------------------------------------------------------------------------------

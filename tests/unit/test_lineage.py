@@ -86,3 +86,34 @@ def test_operator_lineage_holds_openlineage_datasets() -> None:
     )
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://b", "k")]
     assert [(d.namespace, d.name) for d in lineage.outputs] == [("file", "/o")]
+
+
+def test_a_refused_dataset_never_fails_the_task(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reporting runs right after a paid submission: a collector that raises must not fail the task.
+
+    Airflow's global collector here is a no-op (no lineage reader plugin in this process) and no real
+    normaliser refuses the URIs this module makes, so a collector that refuses one is substituted; the
+    real collector is exercised in tests/integration/lineage.
+    """
+    from airflow.providers.common.compat.lineage import hook as compat_hook
+
+    from airflow_provider_wanxiang.lineage import record_hook_lineage
+
+    added: list[str] = []
+
+    class Refusing:
+        def add_input_asset(self, *, context: object, uri: str) -> None:
+            raise ValueError(f"refused {uri}")
+
+        def add_output_asset(self, *, context: object, uri: str) -> None:
+            added.append(uri)
+
+    monkeypatch.setattr(compat_hook, "get_hook_lineage_collector", Refusing)
+    with caplog.at_level("WARNING", logger="airflow_provider_wanxiang.lineage"):
+        record_hook_lineage(
+            object(), inputs=[LineageRef("s3://b", "in")], outputs=[LineageRef("s3://b", "out")]
+        )
+    assert added == ["s3://b/out"]
+    assert "Hook lineage refused s3://b/in" in caplog.text
