@@ -15,7 +15,8 @@ Present workarounds (what, why, delete when):
   trigger's ``deferred_in_try`` kwarg stays regardless (the trigger-kwargs policy, docs/waiting.md).
 - :func:`task_instance_still_deferred`: apache/airflow#73454, Airflow 3.3.x. Delete when Airflow no longer
   calls a trigger's ``on_kill`` on a hand-over between triggerers and the floor has that fix.
-- :func:`connection_form_3_1`: Airflow 3.1 has no ``conn-fields``. Delete when the floor is 3.2.
+- :func:`connection_form_3_1` and :func:`connection_form_widgets_3_1`: Airflow 3.1 has no ``conn-fields``.
+  Delete both (and the hook methods returning them) when the floor is 3.2.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from airflow import __version__ as _airflow_version
 from packaging.version import Version
 
-from airflow_provider_wanxiang.get_provider_info import UI_FIELD_BEHAVIOUR
+from airflow_provider_wanxiang.get_provider_info import CONN_FIELDS, REGION_CHOICES, UI_FIELD_BEHAVIOUR
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,6 +41,7 @@ __all__ = [
     "AIRFLOW_V_3_3_PLUS",
     "TaskStateStore",
     "connection_form_3_1",
+    "connection_form_widgets_3_1",
     "deserialize",
     "is_stale_resume",
     "serialize",
@@ -139,16 +141,41 @@ async def task_instance_still_deferred(ti: Any, log: Log) -> bool:
 
 # -- the 3.1 connection form (delete when the floor is 3.2) ---------------------------------------------
 def connection_form_3_1() -> dict[str, Any]:
-    """The connection form for Airflow 3.1, returned by ``WanxiangHook.get_ui_field_behaviour``.
+    """The connection form's layout for Airflow 3.1, returned by ``WanxiangHook.get_ui_field_behaviour``.
 
     Airflow >= 3.2 builds the form from the provider info's ``ui-field-behaviour`` and ``conn-fields``
-    without importing the hook. 3.1 asks the hook instead, with underscores in the keys. There is
-    deliberately no ``get_connection_form_widgets``: on 3.1 it needs wtforms (absent without the FAB
-    provider), and its ImportError would also drop this field behaviour. On 3.1, region and workspace are
-    therefore entered in the Extra JSON.
+    without importing the hook. 3.1 asks the hook instead, with underscores in the keys.
     """
     return {
         "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
         "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
         "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+    }
+
+
+def connection_form_widgets_3_1() -> dict[str, Any]:
+    """The region dropdown and workspace field for Airflow 3.1 (``WanxiangHook.get_connection_form_widgets``).
+
+    Airflow 3.1's API server builds the form's extra fields from wtforms fields, which it swaps for its own
+    stand-ins while asking (``HookMetaService``): a ``StringField`` whose validators include ``any_of``
+    becomes a dropdown. wtforms is imported here, lazily, like the official providers do: Airflow 3.1 itself
+    renders provider fields only when wtforms is importable in the API server (it comes with the FAB
+    provider), and without it skips this method and ``get_ui_field_behaviour`` alike. No flask_babel or
+    flask_appbuilder: labels are plain strings, and the React UI ignores FAB widgets. The same definitions
+    as ``conn-fields`` (labels, descriptions, choices, default), so both versions show one form.
+    """
+    from wtforms import StringField
+    from wtforms.validators import Optional, any_of
+
+    region, workspace = CONN_FIELDS["region"], CONN_FIELDS["workspace_id"]
+    return {
+        "region": StringField(
+            region["label"],
+            validators=[Optional(), any_of(list(REGION_CHOICES))],
+            description=region["description"],
+            default=region["schema"]["default"],
+        ),
+        "workspace_id": StringField(
+            workspace["label"], validators=[Optional()], description=workspace["description"]
+        ),
     }

@@ -2,7 +2,8 @@
 
 Kept free of heavy imports on purpose: the API server and ``airflow providers list`` import this module
 for every installed provider, and the connection form is built from ``conn-fields`` here without importing
-the hook (Airflow ≥ 3.2). On Airflow 3.1 the hook's ``get_ui_field_behaviour`` provides the same form.
+the hook (Airflow ≥ 3.2). On Airflow 3.1 the hook's ``get_ui_field_behaviour`` and
+``get_connection_form_widgets`` provide the same form from these definitions.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.wanxiang"]}],
         "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.wanxiang"]}],
         "extra-links": [f"{PACKAGE}.links.WanxiangTaskLink"],
+        # A remote task reported through hook lineage (``wanxiang://<API host>/tasks/<id>``) is translated
+        # for OpenLineage by our converter; no handler (the URI is used as it is).
+        "asset-uris": [
+            {
+                "schemes": ["wanxiang"],
+                "handler": None,
+                "to_openlineage_converter": f"{PACKAGE}.lineage.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": CONNECTION_TYPE,

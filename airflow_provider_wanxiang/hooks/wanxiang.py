@@ -3,6 +3,8 @@
 The hook owns exactly one concern: reading the Airflow connection (API key, region, workspace, optional base
 URL override) and building a :class:`~airflow_provider_wanxiang.client.ClientConfig` from it. Everything
 about the wire protocol lives in :mod:`airflow_provider_wanxiang.client`, which has no Airflow imports.
+The TaskFlow helpers (``submit_and_wait``, ``copy_results``, ``edit_and_copy``) are entry points only: they
+delegate to :mod:`airflow_provider_wanxiang.taskflow`, which runs the operators' own pieces.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from airflow_provider_wanxiang.client import (
     resolve_base_url,
 )
 from airflow_provider_wanxiang.client.config import DEFAULT_QUERY_BUDGET
-from airflow_provider_wanxiang.compat import connection_form_3_1
+from airflow_provider_wanxiang.compat import connection_form_3_1, connection_form_widgets_3_1
 from airflow_provider_wanxiang.exceptions import (
     WanxiangConnectionError as WanxiangConnectionError,  # re-exported
 )
@@ -191,6 +193,30 @@ class WanxiangHook(BaseHook):
         self.log.info("Canceled pending Wanxiang task %s", wanxiang_task_id)
         return True
 
+    # -- TaskFlow helpers (airflow_provider_wanxiang.taskflow; imported lazily: it imports the waiting
+    # machinery, which imports this module) ------------------------------------------------------------
+    def submit_and_wait(self, prompt: str, images: Any, **kwargs: Any) -> dict[str, Any]:
+        """Submit one edit and wait for it in this task, with the operators' polling schedule, error budget,
+        deadline and typed errors; return the URL-free summary. For ``@task`` code; see
+        :func:`airflow_provider_wanxiang.taskflow.submit_and_wait` for the keywords."""
+        from airflow_provider_wanxiang.taskflow import submit_and_wait
+
+        return submit_and_wait(self, prompt, images, **kwargs)
+
+    def copy_results(self, wanxiang_task_id: str, destination: Any, **kwargs: Any) -> list[str]:
+        """Copy a finished task's images to object storage; return the URIs in place
+        (:func:`airflow_provider_wanxiang.taskflow.copy_results`)."""
+        from airflow_provider_wanxiang.taskflow import copy_results
+
+        return copy_results(self, wanxiang_task_id, destination, **kwargs)
+
+    def edit_and_copy(self, prompt: str, images: Any, destination: Any, **kwargs: Any) -> list[str]:
+        """:meth:`submit_and_wait` then :meth:`copy_results`
+        (:func:`airflow_provider_wanxiang.taskflow.edit_and_copy`)."""
+        from airflow_provider_wanxiang.taskflow import edit_and_copy
+
+        return edit_and_copy(self, prompt, images, destination, **kwargs)
+
     # -- async (triggers) -----------------------------------------------------------------------------
     async def aget_client_config(self) -> ClientConfig:
         """Resolve the connection without blocking the event loop (safe inside a trigger's ``run``)."""
@@ -230,3 +256,10 @@ class WanxiangHook(BaseHook):
         """Form layout for Airflow 3.1 (:func:`airflow_provider_wanxiang.compat.connection_form_3_1`); 3.2+
         reads ``ui-field-behaviour`` and ``conn-fields`` from the provider info instead."""
         return connection_form_3_1()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The region dropdown and workspace field for Airflow 3.1
+        (:func:`airflow_provider_wanxiang.compat.connection_form_widgets_3_1`); 3.2+ reads ``conn-fields``
+        from the provider info and never calls this."""
+        return connection_form_widgets_3_1()

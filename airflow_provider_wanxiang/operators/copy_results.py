@@ -34,9 +34,18 @@ from airflow_provider_wanxiang.copying import (
 )
 from airflow_provider_wanxiang.exceptions import raise_for_copy_report, raise_for_uncopyable
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
+from airflow_provider_wanxiang.lineage import (
+    LineageRef,
+    operator_lineage,
+    output_ref,
+    record_hook_lineage,
+    task_ref,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_wanxiang.lineage import OperatorLineage
 
 __all__ = ["DEFAULT_FILE_NAME", "REPORT_XCOM_KEY", "WanxiangCopyResultsOperator"]
 
@@ -63,6 +72,10 @@ class WanxiangCopyResultsOperator(BaseOperator):
     ``code``/``message`` for failures. Neither the report nor sidecars contain result URLs.
     Bad ``destination``, ``file_name`` or ``overwrite`` values raise ``WanxiangValidationError`` (a
     ``ValueError``) naming the field, the value and what is allowed, before any download.
+
+    Lineage (:mod:`airflow_provider_wanxiang.lineage`): the remote task is the input and every image in
+    place at the destination an output (never a result URL), reported to Airflow's hook lineage and, when
+    the OpenLineage provider is installed, as this task's OpenLineage inputs and outputs.
 
     To publish the copies as an Airflow Asset, declare it in ``outlets`` (e.g.
     ``outlets=[Asset("s3://bucket/edits/")]``): on success the asset event's ``extra`` carries the task id
@@ -149,6 +162,9 @@ class WanxiangCopyResultsOperator(BaseOperator):
         self.download_timeout = to_seconds("download_timeout", download_timeout)
         self.download_attempts = to_int("download_attempts", download_attempts, minimum=1)
         self.download_deadline = to_seconds("download_deadline", download_deadline)
+        #: What this try read and wrote, for OpenLineage (set in execute, read by the listener after it).
+        self._lineage_inputs: list[LineageRef] = []
+        self._lineage_outputs: list[LineageRef] = []
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -165,6 +181,7 @@ class WanxiangCopyResultsOperator(BaseOperator):
         )
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report.to_xcom())
         self.log.info(report.summary_line())
+        self._record_lineage(task.task_id, report.uris)
         raise_for_copy_report(report, fail_on_image_failure=self.fail_on_image_failure)
         self._annotate_outlets(context, task.task_id, report.uris)
         return report.uris
@@ -187,6 +204,16 @@ class WanxiangCopyResultsOperator(BaseOperator):
             proxy=self.hook.client_config.proxy,  # the connection's extra.proxy, for the downloads too
             sidecar_metadata=self.sidecar_metadata,
         )
+
+    def _record_lineage(self, task_id: str, uris: list[str]) -> None:
+        """Report the task read and the objects in place (also when some images failed: those are real)."""
+        self._lineage_inputs = [task_ref(self.hook.client_config.base_url, task_id)]
+        self._lineage_outputs = [ref for uri in uris if (ref := output_ref(uri)) is not None]
+        record_hook_lineage(self.hook, inputs=self._lineage_inputs, outputs=self._lineage_outputs)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """OpenLineage at the end (also on failure): the remote task in, the objects in place out."""
+        return operator_lineage(inputs=self._lineage_inputs, outputs=self._lineage_outputs)
 
     def _annotate_outlets(self, context: Context, task_id: str, uris: list[str]) -> None:
         """Put the task id and the URIs in the ``extra`` of each outlet Asset's event."""

@@ -41,6 +41,13 @@ from airflow_provider_wanxiang.coercion import (
 from airflow_provider_wanxiang.compat import task_state_store
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
 from airflow_provider_wanxiang.inputs import normalise_image_inputs
+from airflow_provider_wanxiang.lineage import (
+    LineageRef,
+    input_refs,
+    operator_lineage,
+    record_hook_lineage,
+    task_ref,
+)
 from airflow_provider_wanxiang.links import CONSOLE_URL_XCOM_KEY, WanxiangTaskLink
 from airflow_provider_wanxiang.operators.copy_results import WanxiangCopyResultsOperator
 from airflow_provider_wanxiang.outcomes import TaskOutcome, outcome_from_task
@@ -60,6 +67,8 @@ from airflow_provider_wanxiang.waiting import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_wanxiang.lineage import OperatorLineage
 
 __all__ = ["WanxiangCopyResultsOperator", "WanxiangSubmitOperator"]
 
@@ -111,6 +120,11 @@ class WanxiangSubmitOperator(BaseOperator):
     as it exists (so it survives a failed wait); with ``do_xcom_push=False`` it is not pushed at all. The
     console URL (``wanxiang_console_url``, read by the task's extra link) and, after a wait, the URL-free
     summary (``wanxiang_summary``) are pushed either way.
+
+    Lineage (:mod:`airflow_provider_wanxiang.lineage`): the named inputs (object storage, http(s) without
+    query strings, local files; not ``data:`` URIs or bytes) and the remote task
+    (``wanxiang://<API host>`` / ``tasks/<id>``) are reported to Airflow's hook lineage and, when the
+    OpenLineage provider is installed, as this task's OpenLineage inputs and output.
     """
 
     template_fields: Sequence[str] = (
@@ -270,6 +284,7 @@ class WanxiangSubmitOperator(BaseOperator):
                     retention=STATE_RETENTION,
                 )
         self._push_task_id(context, task_id)
+        record_hook_lineage(self.hook, inputs=self._input_refs(), outputs=[self._task_ref(task_id)])
         return task_id, known
 
     def _reattachable(self, task_id: str, origin: str) -> Task | None:
@@ -302,3 +317,19 @@ class WanxiangSubmitOperator(BaseOperator):
         """Cancel the remote task if it is still PENDING (a started edit cannot be canceled)."""
         if self.wanxiang_task_id:
             self.hook.cancel_quietly(self.wanxiang_task_id)
+
+    # -- lineage --------------------------------------------------------------------------------------
+    def _input_refs(self) -> list[LineageRef]:
+        return input_refs(to_images(self.images))
+
+    def _task_ref(self, task_id: str) -> LineageRef:
+        return task_ref(self.hook.client_config.base_url, task_id)
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage[Any, Any]:
+        """OpenLineage at start: the input images (the remote task does not exist yet)."""
+        return operator_lineage(inputs=self._input_refs())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """OpenLineage at the end (also on failure): the input images and the remote task, once submitted."""
+        outputs = [self._task_ref(self.wanxiang_task_id)] if self.wanxiang_task_id else []
+        return operator_lineage(inputs=self._input_refs(), outputs=outputs)

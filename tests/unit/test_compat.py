@@ -85,3 +85,20 @@ def test_connection_form_3_1_is_the_provider_info_form_with_3_1_keys() -> None:
     form = compat.connection_form_3_1()
     assert form == {key.replace("-", "_"): value for key, value in behaviour.items()}
     assert WanxiangHook.get_ui_field_behaviour() == form
+
+
+def test_connection_form_widgets_3_1_declare_the_conn_fields() -> None:
+    """The 3.1 widgets (real wtforms here; the API server swaps in stand-ins) are the ``conn-fields``."""
+    from wtforms import StringField
+
+    (connection_type,) = get_provider_info()["connection-types"]
+    fields = connection_type["conn-fields"]
+    widgets = WanxiangHook.get_connection_form_widgets()
+    assert set(widgets) == set(fields)
+    for name, widget in widgets.items():
+        assert widget.field_class is StringField
+        assert widget.args[0] == fields[name]["label"]
+        assert widget.kwargs["description"] == fields[name]["description"]
+    region_choices = [v.values for v in widgets["region"].kwargs["validators"] if hasattr(v, "values")]
+    assert region_choices == [fields["region"]["schema"]["enum"]]
+    assert widgets["region"].kwargs["default"] == fields["region"]["schema"]["default"]
