@@ -36,8 +36,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs demo airflow bench bench-smoke lock clean emulator
 
 help:
-	@echo "make demo       build the environment, start the emulator, run one edit end to end"
-	@echo "make airflow    local Airflow (UI on :8080) + emulator, example DAGs loaded; Ctrl-C stops all"
+	@echo "make demo       build the environment, start the emulator, run one edit end to end and show"
+	@echo "                its remote task id, status changes and the PNG it wrote as they happen"
+	@echo "make airflow    local Airflow (UI on :8080, no login) + emulator, example DAGs loaded, the"
+	@echo "                connection in the DB (testable in the UI); Ctrl-C stops all"
 	@echo "make test       build the environment, lint, run the whole suite (Airflow 3.3.2)"
 	@echo "make test-floor run the suite on the Airflow 3.1 floor (second environment)"
 	@echo "make test-lowest every direct dependency at its declared floor (Airflow 3.1.0): unit,"
