@@ -33,7 +33,7 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs demo airflow bench bench-smoke lock clean emulator
+.PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs docs-images docs-images-smoke demo airflow bench bench-smoke lock clean emulator
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end and show"
@@ -47,6 +47,7 @@ help:
 	@echo "make test-py3.12, test-py3.13  the suite on Airflow 3.3.2 under that Python (test-pythons: both)"
 	@echo "make lint       ruff + mypy"
 	@echo "make docs       build the Sphinx docs (warnings are errors)"
+	@echo "make docs-images redraw the docs' pictures: the gallery (from the emulator) and the diagrams"
 	@echo "make bench      run every benchmark (~15 min on 2 cores): benchmarks/results.md, .json, plots"
 	@echo "make bench-smoke every benchmark end to end with tiny N, one repeat (CI; no timing asserts)"
 	@echo "make lock       regenerate requirements/airflow-*.txt and floors.txt from pyproject.toml"
@@ -115,6 +116,18 @@ test-lowest: env-lowest
 
 docs: env
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# docs/_static/gallery/*.png (the gallery's before/after pictures, made by the emulator through the client)
+# and docs/_static/{waiting,batch-slots}.png (timing diagrams, matplotlib from the bench extra); committed.
+docs-images: env
+	$(PY) scripts/docs_images.py
+	$(PY) scripts/docs_diagrams.py
+
+# CI: both scripts still run, into a temporary folder (the committed pictures are left alone);
+# tests/integration/test_docs_images.py compares the gallery with what its script makes.
+docs-images-smoke: env
+	tmp=$$(mktemp -d) && $(PY) scripts/docs_images.py --out $$tmp/gallery && \
+	  $(PY) scripts/docs_diagrams.py --out $$tmp && rm -rf $$tmp
 
 demo: env
 	$(PY) scripts/demo.py
