@@ -43,7 +43,7 @@ def fail(message: str, output: str = "") -> None:
 
 
 def shown(path: Path) -> str:
-    """A path as the person typed the command would: relative to the repository when it is inside it."""
+    """A path as the person who ran ``make demo`` would type it: relative to the repository when inside it."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
@@ -152,10 +152,10 @@ def main() -> int:
             fail(f"no PNG in {output}", log_path.read_text())
         with urlopen(f"{url}/_emulator/stats", timeout=10) as stats:
             counts = json.load(stats)
+        remote = ", ".join(f"{task_id}: {' -> '.join(seen.statuses)}" for task_id in seen.remote_task_ids)
         print(
             f"demo: 4/4 success; the emulator saw {counts['tasks_created']} edit(s) and "
-            f"{counts['task_queries']} status queries (remote task {', '.join(seen.remote_task_ids)}: "
-            f"{' -> '.join(seen.statuses)})",
+            f"{counts['task_queries']} status queries" + (f" (remote task {remote})" if remote else ""),
             flush=True,
         )
         print(f"demo: done. Input: {shown(SAMPLE)}; edited image(s):")
