@@ -14,6 +14,16 @@ VENV_LOWEST := .venv-lowest
 PY := $(VENV)/bin/python
 PY_FLOOR := $(VENV_FLOOR)/bin/python
 PY_LOWEST := $(VENV_LOWEST)/bin/python
+# Python versions tested besides the default 3.11, each on Airflow 3.3.2 with its own lock
+# (requirements/airflow-3.3-pyX.Y.txt, same versions as the 3.11 lock where they exist) and its own venv
+# (.venv-pyX.Y): `make test-py3.12`, `make test-py3.13`. The interpreters come from the machine image's pyenv
+# (3.12.1 and 3.13.0 beside 3.11.7): uv's own CPython download is on GitHub, which our machines cannot
+# reach, and Debian bookworm packages only 3.11.
+EXTRA_PYTHONS := 3.12 3.13
+# The interpreter for X.Y: PYTHON_X.Y if set (make test-py3.12 PYTHON_3.12=/path/to/python3.12), else
+# the newest X.Y.* under pyenv's root (no pyenv command or shim needed), else pythonX.Y on PATH.
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+python_for = $(or $(PYTHON_$(1)),$(lastword $(wildcard $(PYENV_VERSIONS)/$(1).*/bin/python$(1))),python$(1))
 # Pinned to their floors besides the runtime dependencies (user-facing promises, unlike the test tools).
 FLOOR_EXTRAS := --extra s3
 # The suites the floors job runs: everything but e2e (real Airflow processes, minutes; the two other
@@ -23,17 +33,21 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor env-lowest test test-floor test-lowest lint docs demo airflow bench bench-smoke lock clean emulator
+.PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs docs-images docs-images-smoke demo airflow bench bench-smoke lock clean emulator
 
 help:
-	@echo "make demo       build the environment, start the emulator, run one edit end to end"
-	@echo "make airflow    local Airflow (UI on :8080) + emulator, example DAGs loaded; Ctrl-C stops all"
+	@echo "make demo       build the environment, start the emulator, run one edit end to end and show"
+	@echo "                its remote task id, status changes and the PNG it wrote as they happen"
+	@echo "make airflow    local Airflow (UI on :8080, no login) + emulator, example DAGs loaded, the"
+	@echo "                connection in the DB (testable in the UI); Ctrl-C stops all"
 	@echo "make test       build the environment, lint, run the whole suite (Airflow 3.3.2)"
 	@echo "make test-floor run the suite on the Airflow 3.1 floor (second environment)"
 	@echo "make test-lowest every direct dependency at its declared floor (Airflow 3.1.0): unit,"
 	@echo "                integration, emulator, plugin, conformance and example suites"
+	@echo "make test-py3.12, test-py3.13  the suite on Airflow 3.3.2 under that Python (test-pythons: both)"
 	@echo "make lint       ruff + mypy"
 	@echo "make docs       build the Sphinx docs (warnings are errors)"
+	@echo "make docs-images redraw the docs' pictures: the gallery (from the emulator) and the diagrams"
 	@echo "make bench      run every benchmark (~15 min on 2 cores): benchmarks/results.md, .json, plots"
 	@echo "make bench-smoke every benchmark end to end with tiny N, one repeat (CI; no timing asserts)"
 	@echo "make lock       regenerate requirements/airflow-*.txt and floors.txt from pyproject.toml"
@@ -66,6 +80,13 @@ $(VENV_LOWEST)/.installed: requirements/floors.txt pyproject.toml | $(UV)
 	$(UV) pip install -q --compile-bytecode --no-deps --python $(PY_LOWEST) -e .
 	touch $@
 
+# .venv-py3.12/.installed, .venv-py3.13/.installed: the same environment as .venv under another Python.
+$(VENV)-py%/.installed: requirements/airflow-3.3-py%.txt pyproject.toml | $(UV)
+	$(UV) venv -q --allow-existing --python $(call python_for,$*) $(VENV)-py$*
+	$(UV) pip sync -q --compile-bytecode --python $(VENV)-py$*/bin/python requirements/airflow-3.3-py$*.txt
+	$(UV) pip install -q --compile-bytecode --no-deps --python $(VENV)-py$*/bin/python -e .
+	touch $@
+
 env: $(VENV)/.installed
 env-floor: $(VENV_FLOOR)/.installed
 env-lowest: $(VENV_LOWEST)/.installed
@@ -83,6 +104,11 @@ test: lint
 test-floor: env-floor
 	$(PY_FLOOR) -m pytest -q -p no:cacheprovider
 
+test-py%: $(VENV)-py%/.installed
+	$(VENV)-py$*/bin/python -m pytest -q -p no:cacheprovider
+
+test-pythons: $(addprefix test-py,$(EXTRA_PYTHONS))
+
 # A floor declared too low fails here (an ImportError, a missing keyword...), not at a user's install.
 test-lowest: env-lowest
 	$(PY_LOWEST) scripts/floor_pins.py $(FLOOR_EXTRAS) --check
@@ -90,6 +116,18 @@ test-lowest: env-lowest
 
 docs: env
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# docs/_static/gallery/*.png (the gallery's before/after pictures, made by the emulator through the client)
+# and docs/_static/{waiting,batch-slots}.png (timing diagrams, matplotlib from the bench extra); committed.
+docs-images: env
+	$(PY) scripts/docs_images.py
+	$(PY) scripts/docs_diagrams.py
+
+# CI: both scripts still run, into a temporary folder (the committed pictures are left alone);
+# tests/integration/test_docs_images.py compares the gallery with what its script makes.
+docs-images-smoke: env
+	tmp=$$(mktemp -d) && $(PY) scripts/docs_images.py --out $$tmp/gallery && \
+	  $(PY) scripts/docs_diagrams.py --out $$tmp && rm -rf $$tmp
 
 demo: env
 	$(PY) scripts/demo.py
@@ -119,6 +157,11 @@ lock: $(UV) $(PACKAGING)
 	$(TOOLS)/bin/python scripts/floor_pins.py $(FLOOR_EXTRAS) -o requirements/floor-pins.txt
 	$(UV) pip compile -q --python-version 3.11 --python-platform x86_64-unknown-linux-gnu pyproject.toml \
 	  --extra test -c requirements/pin-3.1.txt -c requirements/floor-pins.txt -o requirements/floors.txt
+	for v in $(EXTRA_PYTHONS); do \
+	  $(UV) pip compile -q --python-version $$v --python-platform x86_64-unknown-linux-gnu pyproject.toml \
+	    --extra test -c requirements/pin-3.3.txt -c requirements/airflow-3.3.txt \
+	    -o requirements/airflow-3.3-py$$v.txt || exit 1; \
+	done
 
 clean:
-	rm -rf $(VENV) $(VENV_FLOOR) $(VENV_LOWEST) $(TOOLS) .cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV_FLOOR) $(VENV_LOWEST) $(addprefix $(VENV)-py,$(EXTRA_PYTHONS)) $(TOOLS) .cache .mypy_cache .ruff_cache

@@ -12,7 +12,8 @@ project = "airflow-provider-wanxiang"
 author = "airflow-provider-wanxiang developers"
 extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
-exclude_patterns = ["_build"]
+# _snippets/: parts included by other pages ({include}), not pages of their own.
+exclude_patterns = ["_build", "_snippets"]
 myst_heading_anchors = 3
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -2,10 +2,13 @@
 
 Starts, each as its own process group: the emulator, ``airflow api-server`` (UI, REST and Execution API),
 ``airflow dag-processor``, ``airflow scheduler`` (LocalExecutor on SQLite) and ``airflow triggerer``, with
-the example DAGs loaded, the ``wanxiang_default`` connection pointing at the emulator and a ``wanxiang``
-pool of 5 slots that counts deferred tasks (the account's concurrency). Ctrl-C stops everything: SIGTERM to
-each group, then SIGKILL to stragglers. The all-in-one ``standalone`` command is not used: it does not
-shut down cleanly.
+the example DAGs loaded and a ``wanxiang`` pool of 5 slots that counts deferred tasks (the account's
+concurrency). The ``wanxiang_default`` connection pointing at the emulator is stored in the metadata DB
+(``airflow connections add``), not only set as an environment variable, so that the UI lists it, shows its
+form and can test it: connection testing is enabled for this local stack
+(``AIRFLOW__CORE__TEST_CONNECTION=Enabled``; Airflow ships it disabled, as a test runs the hook's code on the
+API server). Ctrl-C stops everything: SIGTERM to each group, then SIGKILL to stragglers. The all-in-one
+``standalone`` command is not used: it does not shut down cleanly.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ BIN = Path(sys.executable).parent
 HOME = ROOT / "airflow-home"
 LOGS = HOME / "stack-logs"
 API_KEY = "sk-emulator"
+CONN_ID = "wanxiang_default"
 PORT = int(os.environ.get("WANXIANG_AIRFLOW_PORT", "8080"))
 EMULATOR_PORT = int(os.environ.get("WANXIANG_EMULATOR_PORT", "8765"))
 
@@ -67,38 +71,53 @@ def wait_for(
     raise SystemExit(f"stack: {what} did not answer at {url} within {seconds:.0f} s")
 
 
-def main() -> int:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    emulator_url = f"http://127.0.0.1:{EMULATOR_PORT}"
-    env = {
+def stack_env(home: Path, port: int) -> dict[str, str]:
+    """The stack's environment: no inherited ``AIRFLOW*`` variable, so the DB connection is the one used."""
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "AIRFLOW_HOME": str(HOME),
+        "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{PORT}/execution/",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",  # local only: no login page
-        "AIRFLOW__API__PORT": str(PORT),
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",  # the UI's Test button and `airflow connections test`
+        "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
-        "AIRFLOW_CONN_WANXIANG_DEFAULT": json.dumps(
-            {"conn_type": "wanxiang", "password": API_KEY, "host": emulator_url}
-        ),
     }
-    subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [
-            str(BIN / "airflow"),
-            "pools",
-            "set",
-            "wanxiang",
-            "5",
-            "wan2.5: 5 concurrent tasks",
-            "--include-deferred",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
+
+
+def airflow_cli(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, check=False
     )
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
+        raise SystemExit(f"stack: airflow {args[0]} {args[1]} exited {result.returncode}\n{tail}")
+
+
+def prepare(env: dict[str, str], emulator_url: str) -> None:
+    """Migrate the DB, create the pool and store the connection."""
+    airflow_cli(env, "db", "migrate")
+    airflow_cli(env, "pools", "set", "wanxiang", "5", "wan2.5: 5 concurrent tasks", "--include-deferred")
+    store_connection(env, emulator_url)
+
+
+def store_connection(env: dict[str, str], emulator_url: str) -> None:
+    """Store ``wanxiang_default`` in the metadata DB, replacing a previous run's (maybe another port)."""
+    connection = {"conn_type": "wanxiang", "password": API_KEY, "host": emulator_url}
+    # `connections add` refuses an existing id.
+    subprocess.run(
+        [str(BIN / "airflow"), "connections", "delete", CONN_ID], env=env, capture_output=True, check=False
+    )
+    airflow_cli(env, "connections", "add", CONN_ID, "--conn-json", json.dumps(connection))
+
+
+def main() -> int:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    emulator_url = f"http://127.0.0.1:{EMULATOR_PORT}"
+    env = stack_env(HOME, PORT)
+    prepare(env, emulator_url)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         processes["emulator"] = spawn(
@@ -117,6 +136,9 @@ def main() -> int:
         wait_for(f"http://127.0.0.1:{PORT}/api/v2/monitor/health", "the API server", processes)
         print(
             f"stack: ready. Airflow UI: http://127.0.0.1:{PORT}  (example DAGs: wanxiang_*)\n"
+            "stack: login: none needed (simple auth manager, every user is admin; local use only)\n"
+            f"stack: connection {CONN_ID} -> {emulator_url}, stored in the DB: Admin > Connections, "
+            "Test button enabled\n"
             f"stack: emulator: {emulator_url}  (stats: {emulator_url}/_emulator/stats)\n"
             "stack: Ctrl-C stops everything."
         )
