@@ -124,9 +124,10 @@ e2e-celery-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
 	fi
 
-# The Celery topology under faults (tests/e2e_celery, ~6 min on 2 cores).
+# The Celery topology under faults (tests/e2e_celery, ~5 min on 2 cores). -s: the run's figures (the
+# CAMPAIGN lines docs/reliability.md quotes) are printed.
 e2e-celery: env e2e-celery-deps
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e_celery
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e_celery
 
 # Compiles over the existing locks (no --upgrade): versions already pinned stay unless pyproject forces a
 # change. floors.txt: the runtime dependencies and the s3 extra pinned ==floor (floor-pins.txt, generated

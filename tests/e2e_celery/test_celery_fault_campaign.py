@@ -187,6 +187,7 @@ def test_fault_campaign_holds_every_invariant(stack: CeleryStack, dag_id: str) -
         stack.emulator("faults", {"route": route, "faults": faults})
     wait_for_dag(stack, dag_id)
     run_id = stack.trigger(dag_id)
+    started = time.monotonic()
     campaign = Campaign(stack, dag_id, run_id)
 
     campaign.kill_triggerer_mid_wait()
@@ -224,6 +225,7 @@ def test_fault_campaign_holds_every_invariant(stack: CeleryStack, dag_id: str) -
         "killed_worker": campaign.killed_worker,
         "copy_killed_map_index": campaign.copy_killed,
         "copies_running_at_s3_outage": len(campaign.outage_during),
+        "run_seconds": round(time.monotonic() - started),
     }
     print("CAMPAIGN", json.dumps(report, sort_keys=True))
 
@@ -298,3 +300,15 @@ def test_fault_campaign_holds_every_invariant(stack: CeleryStack, dag_id: str) -
     access_log = Path(stack.processes["emulator"].log).read_text(errors="replace")
     assert access_log.count('"GET /api/v1/tasks/') > EDITS, "the emulator's access log is on"
     assert find_leaks(blobs, API_KEY) == []
+    checked = {
+        "edits_copied": edits_done,
+        "objects_verified": len(objects),
+        "creates_answered": answered,
+        "ambiguous_creates_logged": ambiguous,
+        "searched_for_the_key": {
+            "files": sum(1 for name in blobs if not name.startswith(("redis", "metadata"))),
+            "redis_keys": sum(1 for name in blobs if name.startswith("redis")),
+            "db_dump_bytes": len(campaign.db_mid_wait) + len(blobs["metadata DB at the end (pg_dump)"]),
+        },
+    }
+    print("CAMPAIGN CHECKED", json.dumps(checked, sort_keys=True))
