@@ -299,6 +299,9 @@ def test_fault_campaign_holds_every_invariant(stack: CeleryStack, dag_id: str) -
         blobs[f"redis {key!r}"] = key + b" " + value
     access_log = Path(stack.processes["emulator"].log).read_text(errors="replace")
     assert access_log.count('"GET /api/v1/tasks/') > EDITS, "the emulator's access log is on"
+    # The search itself finds the key in every form it looks for (raw, and base64 at any alignment).
+    probes = {f"probe {shift}": base64.b64encode(b"x" * shift + API_KEY.encode()) for shift in range(3)}
+    assert find_leaks({**probes, "raw": API_KEY.encode()}, API_KEY) == [*probes, "raw"]
     assert find_leaks(blobs, API_KEY) == []
     checked = {
         "edits_copied": edits_done,
