@@ -128,22 +128,27 @@ class CeleryStack(AirflowStack):
         """Every log any process wrote: process logs, and task and trigger logs of every host."""
         return sorted(p for p in self.home.rglob("*.log") if p.is_file())
 
-    def task_logs(self, dag_id: str, run_id: str, task_id: str) -> dict[int, list[Path]]:
-        """Every try's log of a task, by map index (-1 unmapped), from the log folders of every host,
-        in try order."""
-        found: dict[int, list[Path]] = {}
+    def task_logs(self, dag_id: str, run_id: str, task_id: str) -> dict[int, list[str]]:
+        """The text of every try of a task, by map index (-1 unmapped), in try order.
+
+        One try can leave a log on two hosts: the part before deferral on the worker that ran
+        ``execute``, the part after on the worker that resumed it (the UI merges them through the log
+        servers). The pieces of a try are joined here, whichever host wrote them. Trigger logs
+        (``attempt=1.log.trigger.<id>.log``) are not task logs.
+        """
+        pieces: dict[int, dict[int, list[str]]] = {}
         pattern = f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/**/attempt=*.log"
-        for log in self.home.glob(f"hosts/*/logs/{pattern}"):
-            if not re.fullmatch(
-                r"attempt=\d+\.log", log.name
-            ):  # not a trigger's log (attempt=1.log.trigger…)
+        for log in sorted(self.home.glob(f"hosts/*/logs/{pattern}")):
+            attempt = re.fullmatch(r"attempt=(\d+)\.log", log.name)
+            if attempt is None:
                 continue
             mapped = log.parent.name.startswith("map_index=")
             index = int(log.parent.name.partition("=")[2]) if mapped else -1
-            found.setdefault(index, []).append(log)
-        for tries in found.values():
-            tries.sort(key=lambda log: int(log.stem.partition("=")[2]))
-        return found
+            text = log.read_text(errors="replace")
+            pieces.setdefault(index, {}).setdefault(int(attempt.group(1)), []).append(text)
+        return {
+            index: ["".join(parts) for _, parts in sorted(tries.items())] for index, tries in pieces.items()
+        }
 
     def diagnostics(self) -> str:
         """The LocalExecutor stack's tails, plus the last task logs of every host."""
