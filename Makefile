@@ -33,7 +33,8 @@ export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 # Tests must never reach the real service nor be slowed down by pip's version check.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs docs-images docs-images-smoke demo airflow bench bench-smoke lock clean emulator
+.PHONY: help env env-floor env-lowest test test-floor test-lowest test-pythons lint docs docs-images docs-images-smoke demo airflow bench bench-smoke lock clean emulator \
+	e2e-celery e2e-celery-deps
 
 help:
 	@echo "make demo       build the environment, start the emulator, run one edit end to end and show"
@@ -50,6 +51,8 @@ help:
 	@echo "make docs-images redraw the docs' pictures: the gallery (from the emulator) and the diagrams"
 	@echo "make bench      run every benchmark (~15 min on 2 cores): benchmarks/results.md, .json, plots"
 	@echo "make bench-smoke every benchmark end to end with tiny N, one repeat (CI; no timing asserts)"
+	@echo "make e2e-celery the production topology under faults: CeleryExecutor, PostgreSQL, Redis, two"
+	@echo "                workers, two triggerers, 20 % injected faults (installs PostgreSQL and Redis)"
 	@echo "make lock       regenerate requirements/airflow-*.txt and floors.txt from pyproject.toml"
 
 $(UV):
@@ -98,14 +101,15 @@ lint: env
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 
+# tests/e2e_celery needs PostgreSQL and Redis and has its own target (make e2e-celery).
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
 
 test-floor: env-floor
-	$(PY_FLOOR) -m pytest -q -p no:cacheprovider
+	$(PY_FLOOR) -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
 
 test-py%: $(VENV)-py%/.installed
-	$(VENV)-py$*/bin/python -m pytest -q -p no:cacheprovider
+	$(VENV)-py$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
 
 test-pythons: $(addprefix test-py,$(EXTRA_PYTHONS))
 
@@ -145,6 +149,23 @@ bench: env
 # Every benchmark end to end with tiny N into a temporary directory: fails only if one produced no figures.
 bench-smoke: env
 	$(PY) benchmarks/run.py --smoke
+
+# PostgreSQL and Redis from Debian's packages for tests/e2e_celery (CI runs as root on a fresh machine).
+# Idempotent: nothing is installed when both servers are already there. The servers are not started here
+# (the test fixture starts its own on loopback ports, data in a temporary directory, PostgreSQL as the
+# unprivileged user `nobody` since it refuses to run as root).
+PG_BINDIR = $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
+e2e-celery-deps:
+	@if [ -x "$(PG_BINDIR)/initdb" ] && command -v redis-server >/dev/null; then \
+	  echo "PostgreSQL ($(PG_BINDIR)) and redis-server already installed"; \
+	else \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
+	fi
+
+# The Celery topology under faults (tests/e2e_celery, ~5 min on 2 cores). -s: the run's figures (the
+# CAMPAIGN lines docs/reliability.md quotes) are printed.
+e2e-celery: env e2e-celery-deps
+	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e_celery
 
 # Compiles over the existing locks (no --upgrade): versions already pinned stay unless pyproject forces a
 # change. floors.txt: the runtime dependencies and the s3 extra pinned ==floor (floor-pins.txt, generated

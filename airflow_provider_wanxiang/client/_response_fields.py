@@ -73,14 +73,19 @@ def required_str(obj: Mapping[str, Any], key: str, where: str, path: str) -> str
 
 def optional_count(obj: Mapping[str, Any], key: str, where: str, path: str) -> int | None:
     """An integer >= 0. Also read: ``3.0`` and the digit string ``"3"`` (DashScope types some numbers as
-    strings, and neither can be misread); never a boolean, a fraction, a negative or other text."""
+    strings, and neither can be misread); never a boolean, a fraction, a negative or other text. A digit
+    string longer than Python converts (``int()`` refuses > 4,300 digits) is an error naming the field too.
+    """
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer() and value >= 0:
         return int(value)
     if isinstance(value, str) and value.isascii() and value.isdigit():
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise malformed(where, f"{path}{key}", value, "an integer >= 0 of at most 4,300 digits") from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise malformed(where, f"{path}{key}", value, "an integer >= 0")
     return value

@@ -166,7 +166,11 @@ def parse_server_time(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BEIJING)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01 00:00 in Beijing is before year 1 in UTC
+        log.debug("Server time %r out of range in UTC", value)
+        return None
 
 
 def parse_created(body: Mapping[str, Any]) -> CreatedTask:

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from airflow_provider_wanxiang.client.errors import TransportError, WanxiangError
 
-__all__ = ["IDEMPOTENT_READ", "Retriable", "RetryPolicy"]
+__all__ = ["IDEMPOTENT_READ", "Retriable", "RetryPolicy", "may_have_enqueued"]
 
 
 class Retriable(Protocol):
@@ -47,6 +47,20 @@ class _Read:
 IDEMPOTENT_READ: Retriable = _Read()
 
 _REJECTED_BEFORE_ENQUEUE = frozenset({429, 503})
+
+
+def may_have_enqueued(error: WanxiangError) -> bool:
+    """Whether a create that ended with ``error`` may still have enqueued (and will bill) a task.
+
+    The ambiguous case: the request may have reached the service but its answer was lost or was a
+    transient server error (500/502/504, a read timeout, a connection dropped after sending). Not ambiguous:
+    a permanent refusal (4xx) or a rejection before enqueueing (429, 503, a connection never established).
+    """
+    if not error.retryable:
+        return False
+    if isinstance(error, TransportError):
+        return error.request_sent
+    return error.http_status not in _REJECTED_BEFORE_ENQUEUE
 
 
 def _full_jitter(cap: float) -> float:

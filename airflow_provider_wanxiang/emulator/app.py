@@ -61,9 +61,15 @@ async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
     is_oss = route_name in OSS_ROUTES
     fault = _pick_fault(core, fault_route) if fault_route else None
     if fault is not None and fault.delay:
+        if not fault.answers:
+            core.stats.slowed_by_route[fault_route] += 1
         await asyncio.sleep(fault.delay)
     if core.config.latency:
         await asyncio.sleep(core.config.latency)
+    if fault is not None and fault.cut:
+        core.stats.faults_injected += 1
+        core.stats.faults_by_route[fault_route] += 1
+        return await _cut_answer(request, await handler(request))
     if fault is not None and fault.answers:
         if fault.after_enqueue and fault_route == "create":
             AFTER_ENQUEUE_FAULT.set(fault)
@@ -84,7 +90,32 @@ def _pick_fault(core: EmulatorCore, route: str) -> Fault | None:
     scripted = core.faults.next_scripted(route)
     if scripted is not None:
         return scripted
-    return core.faults.random_fault(route, core.config.fault_rate, core.config.retry_after)
+    config = core.config
+    return core.faults.random_fault(
+        route,
+        config.fault_rate,
+        config.retry_after,
+        slow_seconds=config.fault_slow_seconds,
+        download_rate=config.download_fault_rate,
+    )
+
+
+async def _cut_answer(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send ``response``'s status, headers and the first half of its body, then reset the connection.
+
+    What a transfer cut by the network looks like to the client: a ``Content-Length`` it never receives in
+    full. An answer without a body (an error) is sent whole: there is nothing to cut.
+    """
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes) or len(body) < 2:
+        return response
+    partial = web.StreamResponse(status=response.status, headers=response.headers)
+    partial.content_length = len(body)
+    await partial.prepare(request)
+    await partial.write(body[: len(body) // 2])
+    if request.transport is not None:
+        request.transport.close()
+    return partial
 
 
 def _fault_answer(request: web.Request, fault: Fault, is_oss: bool) -> web.StreamResponse:

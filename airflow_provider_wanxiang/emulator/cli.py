@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -84,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.create_fault_after_enqueue_rate,
         help="share of creates answered 500/dropped AFTER the task was stored",
     )
+    p.add_argument(
+        "--download-fault-rate",
+        type=float,
+        default=d.download_fault_rate,
+        help="share of result downloads faulted (429/500/503, reset before or mid-body, slow)",
+    )
+    p.add_argument(
+        "--fault-slow-seconds",
+        type=float,
+        default=d.fault_slow_seconds,
+        help="when > 0, random faults include answers this many seconds late",
+    )
     p.add_argument("--latency", type=float, default=d.latency, help="seconds added to every API answer")
     p.add_argument(
         "--over-concurrency",
@@ -95,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d.seed, help="seed for run times, output seeds and faults")
     p.add_argument(
         "--download-timeout", type=float, default=d.download_timeout, help="input download timeout"
+    )
+    p.add_argument(
+        "--access-log", action="store_true", help="log one line per request to stdout (aiohttp's format)"
     )
     p.add_argument("--region", default=d.region, help="region reported by the list endpoint")
     p.add_argument(
@@ -127,6 +143,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         upload_ttl=args.upload_ttl,
         fault_rate=args.fault_rate,
         create_fault_after_enqueue_rate=args.create_fault_after_enqueue_rate,
+        download_fault_rate=args.download_fault_rate,
+        fault_slow_seconds=args.fault_slow_seconds,
         latency=args.latency,
         over_concurrency=args.over_concurrency,
         retry_after=args.retry_after,
@@ -137,9 +155,15 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     )
 
 
-async def serve(config: EmulatorConfig) -> None:
+async def serve(config: EmulatorConfig, *, access_log: bool = False) -> None:
     """Serve until SIGINT or SIGTERM."""
-    runner, url = await start_site(EmulatorCore(config))
+    if access_log:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("aiohttp.access")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    runner, url = await start_site(EmulatorCore(config), access_log=access_log)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -159,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         parser.error(str(exc))
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, access_log=args.access_log))
     except OSError as exc:  # e.g. port in use
         print(f"wanxiang-emulator: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1

@@ -34,6 +34,8 @@ LIVE_KNOBS = frozenset(
         "upload_ttl",
         "fault_rate",
         "create_fault_after_enqueue_rate",
+        "download_fault_rate",
+        "fault_slow_seconds",
         "latency",
         "over_concurrency",
         "retry_after",
@@ -81,6 +83,10 @@ class EmulatorConfig:
     upload_ttl: float = 172800.0
     fault_rate: float = 0.0
     create_fault_after_enqueue_rate: float = 0.0
+    #: Share of result downloads faulted: 429/500/503, a reset before or in the middle of the body, slow.
+    download_fault_rate: float = 0.0
+    #: When > 0, "slow answer" (this many seconds late, then the normal answer) joins the random faults.
+    fault_slow_seconds: float = 0.0
     latency: float = 0.0
     over_concurrency: str = "reject"
     #: Seconds for a ``Retry-After`` header on 429 answers; ``None`` sends none (the real service
@@ -121,12 +127,18 @@ class EmulatorConfig:
             "upload_ttl",
             "latency",
             "download_timeout",
+            "fault_slow_seconds",
         )
         for name in non_negative:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
-        for name in ("fault_rate", "create_fault_after_enqueue_rate", "pending_fraction"):
+        for name in (
+            "fault_rate",
+            "create_fault_after_enqueue_rate",
+            "download_fault_rate",
+            "pending_fraction",
+        ):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ConfigError(f"{name} must be in [0, 1], got {value!r}")

@@ -19,6 +19,8 @@ ROUTES = ("create", "get", "cancel", "list", "upload_policy", "upload", "result"
 ANY_ROUTE = "*"
 #: Routes the random ``fault_rate`` applies to: the DashScope API requests (not OSS uploads/downloads).
 RANDOM_FAULT_ROUTES = frozenset({"create", "get", "cancel", "list", "upload_policy"})
+#: The route ``download_fault_rate`` applies to: result image downloads (OSS).
+DOWNLOAD_ROUTE = "result"
 
 _DEFAULT_CODES = {
     429: "Throttling.RateQuota",
@@ -41,11 +43,14 @@ class Fault:
     delay: float = 0.0
     #: create only: store the task first, then fail (the duplicate-submit hazard).
     after_enqueue: bool = False
+    #: result downloads only: send the headers and half the body, then reset the connection (a transfer
+    #: cut mid-way; the client sees fewer bytes than ``Content-Length`` announced).
+    cut: bool = False
 
     @property
     def answers(self) -> bool:
         """True if the fault replaces the normal answer (an error status or a dropped connection)."""
-        return self.drop or self.status is not None
+        return self.drop or self.status is not None or self.cut
 
     def error_code(self) -> str:
         if self.code:
@@ -61,7 +66,7 @@ def parse_fault(obj: Any) -> Fault:
     """Validate one scripted fault from JSON; ``ValueError`` explains what is wrong."""
     if not isinstance(obj, dict):
         raise ValueError("each fault must be an object")
-    known = {"status", "code", "message", "retry_after", "drop", "delay", "after_enqueue"}
+    known = {"status", "code", "message", "retry_after", "drop", "delay", "after_enqueue", "cut"}
     unknown = set(obj) - known
     if unknown:
         raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -85,8 +90,9 @@ def parse_fault(obj: Any) -> Fault:
             raise ValueError(f"{name} must be a string")
     drop = obj.get("drop", False)
     after_enqueue = obj.get("after_enqueue", False)
-    if not isinstance(drop, bool) or not isinstance(after_enqueue, bool):
-        raise ValueError("drop and after_enqueue must be booleans")
+    cut = obj.get("cut", False)
+    if not all(isinstance(flag, bool) for flag in (drop, after_enqueue, cut)):
+        raise ValueError("drop, after_enqueue and cut must be booleans")
     fault = Fault(
         status=status,
         code=obj.get("code"),
@@ -95,6 +101,7 @@ def parse_fault(obj: Any) -> Fault:
         drop=drop,
         delay=float(delay),
         after_enqueue=after_enqueue,
+        cut=cut,
     )
     if not fault.answers and fault.delay == 0:
         raise ValueError("a fault needs status, drop or delay")
@@ -132,13 +139,37 @@ class FaultPlan:
                 return queue.popleft()
         return None
 
-    def random_fault(self, route: str, rate: float, retry_after: float | None) -> Fault | None:
-        """With probability ``rate``: a transient 429, 500, 503 or dropped connection."""
-        if rate <= 0 or route not in RANDOM_FAULT_ROUTES or self._rng.random() >= rate:
+    def random_fault(
+        self,
+        route: str,
+        rate: float,
+        retry_after: float | None,
+        *,
+        slow_seconds: float = 0.0,
+        download_rate: float = 0.0,
+    ) -> Fault | None:
+        """With probability ``rate`` (``download_rate`` for result downloads): a transient 429, 500, 503 or
+        dropped connection; also a slow answer (``slow_seconds`` late, then normal) when ``slow_seconds``
+        is set, and for a download a transfer cut mid-body."""
+        if route == DOWNLOAD_ROUTE:
+            rate = download_rate
+        elif route not in RANDOM_FAULT_ROUTES:
             return None
-        kind = self._rng.choice((429, 500, 503, 0))
-        if kind == 0:
+        if rate <= 0 or self._rng.random() >= rate:
+            return None
+        kinds: list[int | str] = [429, 500, 503, "drop"]
+        if slow_seconds > 0:
+            kinds.append("slow")
+        if route == DOWNLOAD_ROUTE:
+            kinds.append("cut")
+        kind = self._rng.choice(kinds)
+        if kind == "drop":
             return Fault(drop=True)
+        if kind == "slow":
+            return Fault(delay=slow_seconds)
+        if kind == "cut":
+            return Fault(cut=True)
+        assert isinstance(kind, int)
         return Fault(status=kind, retry_after=retry_after if kind in (429, 503) else None)
 
     def random_after_enqueue(self, rate: float) -> Fault | None:

@@ -8,6 +8,7 @@ call from outside is marshalled onto that loop, so state needs no locks.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 from collections.abc import Callable, Coroutine
@@ -48,12 +49,22 @@ def url_for(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
-async def start_site(core: EmulatorCore) -> tuple[web.AppRunner, str]:
-    """Bind, start serving, and record the bound URL in ``core``; returns the runner and the URL."""
+async def start_site(core: EmulatorCore, *, access_log: bool = False) -> tuple[web.AppRunner, str]:
+    """Bind, start serving, and record the bound URL in ``core``; returns the runner and the URL.
+
+    :param access_log: one line per request on the ``aiohttp.access`` logger (aiohttp's default format:
+        peer, time, request line with its query, status, size, referer, user agent), as a real gateway's
+        log would have; a leak test reads it.
+    """
     sock = bind_socket(core.config.host, core.config.port)
     url = url_for(sock)
     core.bound_url = url
-    runner = web.AppRunner(build_app(core=core), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    runner = web.AppRunner(
+        build_app(core=core),
+        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        handle_signals=False,
+        shutdown_timeout=1.0,
+    )
     await runner.setup()
     site = web.SockSite(runner, sock)
     await site.start()

@@ -32,6 +32,8 @@ class Stats:
     other_requests: int = 0
     rejected: collections.Counter[str] = field(default_factory=collections.Counter)
     faults_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
+    #: Requests answered normally but late by a random "slow answer" fault (``fault_slow_seconds``).
+    slowed_by_route: collections.Counter[str] = field(default_factory=collections.Counter)
     #: Connections that carried an API request since the last reset (tests count the client's sockets).
     connections_opened: int = 0
     #: Those connections by the client's address; closed ones are pruned when counted.
@@ -78,6 +80,7 @@ class Stats:
             "faults_injected": self.faults_injected,
             "other_requests": self.other_requests,
             "faults_by_route": dict(self.faults_by_route),
+            "slowed_by_route": dict(self.slowed_by_route),
             "connections_opened": self.connections_opened,
             "connections_open": self.connections_open(),
             "peak_concurrency": peak_concurrency(tasks),

@@ -20,8 +20,10 @@ from airflow_provider_wanxiang.client import (
     EditRequest,
     Task,
     TaskStatus,
+    WanxiangError,
     build_edit_request,
 )
+from airflow_provider_wanxiang.client.retry import may_have_enqueued
 from airflow_provider_wanxiang.client.validation import (
     normalize_size,
     validate_model,
@@ -274,7 +276,18 @@ class WanxiangSubmitOperator(BaseOperator):
         if known is not None:
             task_id = known.task_id
         else:
-            created = self.hook.get_conn().create_task(request)
+            try:
+                created = self.hook.get_conn().create_task(request)
+            except WanxiangError as error:
+                if may_have_enqueued(error):
+                    # No idempotency key: the service may have enqueued (and will bill) this edit although
+                    # its answer was lost; a retry submits again. Named so that a user can reconcile.
+                    self.log.warning(
+                        "Ambiguous create: the request may have been enqueued although it failed (%s); "
+                        "a retry submits the edit again (check the task list for a duplicate)",
+                        error,
+                    )
+                raise
             task_id = created.task_id
             self.log.info("Submitted Wanxiang task %s (request_id=%s)", task_id, created.request_id)
             if store is not None:

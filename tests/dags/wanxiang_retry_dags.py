@@ -53,3 +53,18 @@ for kind, code in CODES.items():
             )
             submit >> wait
         globals()[dag.dag_id] = dag
+
+# A create whose answer is lost after the service stored the task (the test scripts the fault): try 1 fails
+# naming the ambiguous create, try 2 submits again; the log is what lets a user reconcile the duplicate.
+with DAG("wx_ambiguous_create", schedule=None, start_date=START, catchup=False) as dag:
+    WanxiangSubmitOperator(
+        task_id="edit",
+        prompt="Make it blue [seconds:0.2]",
+        images=[IMAGE],
+        wait_for_completion=True,
+        deferrable=False,
+        poll_interval=0.3,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+globals()[dag.dag_id] = dag

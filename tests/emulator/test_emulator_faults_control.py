@@ -163,3 +163,50 @@ def test_requests_outside_the_api_are_counted_apart(emu: Emu) -> None:
     after = emu.server.stats()
     assert after["other_requests"] - before["other_requests"] == 3
     assert after["requests"] - before["requests"] == 1
+
+
+def download_outcome(url: str) -> str:
+    """A result download's status, "drop" for a reset before any answer, "cut" for a body cut short."""
+    try:
+        response = requests.get(url, timeout=10)
+    except requests.exceptions.ChunkedEncodingError:
+        return "cut"  # headers arrived, then fewer bytes than Content-Length before the reset
+    except requests.ConnectionError:
+        return "drop"
+    return str(response.status_code)
+
+
+def test_download_fault_rate_faults_result_downloads_only(make_emu: Any) -> None:
+    """Result downloads get 429/500/503, resets before and in the middle of the body; the API does not."""
+    emu = make_emu(download_fault_rate=1.0, seed=3, max_concurrent=100, submit_rps=0, query_qps=0)
+    url = emu.get(emu.create_ok())["output"]["results"][0]["url"]
+    outcomes = [download_outcome(url) for _ in range(30)]
+    assert {"429", "500", "503", "drop", "cut"} == set(outcomes)
+    stats = emu.server.stats()
+    assert stats["faults_by_route"] == {"result": 30}
+    assert stats["result_downloads"] == outcomes.count("cut")  # a cut download was rendered, then cut
+
+
+def test_a_cut_download_announces_the_whole_length_and_sends_half(emu: Emu) -> None:
+    url = emu.get(emu.create_ok())["output"]["results"][0]["url"]
+    whole = requests.get(url, timeout=10).content
+    emu.server.inject_faults("result", [{"cut": True}])
+    with requests.get(url, timeout=10, stream=True) as response:
+        assert int(response.headers["Content-Length"]) == len(whole)
+        received = b""
+        with pytest.raises(requests.exceptions.ChunkedEncodingError):
+            for chunk in response.iter_content(1024):
+                received += chunk
+    assert 0 < len(received) <= len(whole) // 2
+    assert received == whole[: len(received)]
+
+
+def test_slow_answers_join_the_random_faults(make_emu: Any) -> None:
+    """With ``fault_slow_seconds`` some faulted requests are only late, then answered normally (counted)."""
+    emu = make_emu(fault_rate=1.0, fault_slow_seconds=0.05, seed=5, query_qps=0)
+    outcomes = [outcome(emu.list) for _ in range(25)]
+    stats = emu.server.stats()
+    assert outcomes.count("200") == stats["slowed_by_route"]["list"] > 0
+    assert stats["faults_injected"] == 25 - outcomes.count("200")
+    assert emu.control("POST", "config", json={"fault_slow_seconds": -1}).status_code == 400
+    assert emu.control("POST", "config", json={"download_fault_rate": 1.5}).status_code == 400

@@ -57,3 +57,18 @@ def test_sensor_fails_at_once_on_a_failed_task(
     stats = wanxiang_emulator.stats()
     assert stats["tasks_created"] == 1
     assert stats["task_queries"] >= 1
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"drop": True}], ids=["500", "reset"])
+def test_an_ambiguous_create_is_named_in_the_log_and_retried(
+    fault: dict[str, object], wanxiang_emulator: WanxiangEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The service stored the task, then the answer was lost: the try fails saying the create may have
+    been enqueued, and the retry's create is a second remote task (the duplicate the log warns about)."""
+    wanxiang_emulator.inject_faults("create", [{**fault, "after_enqueue": True}])
+    dag_run = run_dag("wx_ambiguous_create")
+    assert dag_run.state == "success"
+    assert _ti(dag_run, "edit").try_number == 2  # type: ignore[attr-defined]
+    assert wanxiang_emulator.stats()["tasks_created"] == 2
+    output = capfd.readouterr()
+    assert (output.out + output.err).count("Ambiguous create: the request may have been enqueued") == 1

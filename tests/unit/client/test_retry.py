@@ -17,6 +17,7 @@ from airflow_provider_wanxiang.client import (
     upload_policy_request,
 )
 from airflow_provider_wanxiang.client.protocol import UploadRequest
+from airflow_provider_wanxiang.client.retry import may_have_enqueued
 
 CREATE = create_task_request(build_edit_request(prompt="p", images=["https://e.com/a.png"]))
 UPLOAD = UploadRequest(
@@ -61,6 +62,29 @@ def test_create_is_retried_only_when_it_cannot_have_been_enqueued(
     policy = RetryPolicy()
     assert policy.should_retry(error, CREATE) is retry_create
     assert policy.should_retry(error, UPLOAD) is retry_create  # the OSS upload forbids overwrites: same rule
+
+
+@pytest.mark.parametrize(
+    ("error", "ambiguous"),
+    [
+        (http_error(500, "InternalError"), True),
+        (http_error(502), True),
+        (http_error(504, "GatewayTimeout"), True),
+        (READ_TIMEOUT, True),
+        (DROPPED, True),
+        (http_error(429, "Throttling.RateQuota"), False),
+        (http_error(503, "ServiceUnavailable"), False),
+        (REFUSED, False),
+        (http_error(400, "InvalidParameter"), False),
+        (http_error(401, "InvalidApiKey"), False),
+        (http_error(429, "PrepaidBillOverdue"), False),
+    ],
+)
+def test_a_create_may_have_been_enqueued_only_if_its_request_may_have_reached_the_queue(
+    error: WanxiangError, ambiguous: bool
+) -> None:
+    """What the submit operator names in its log as an ambiguous create (a possible duplicate bill)."""
+    assert may_have_enqueued(error) is ambiguous
 
 
 @pytest.mark.parametrize("request_", READS, ids=lambda r: r.kind)
