@@ -69,6 +69,8 @@ INVALID_CODE = "InvalidInput"  #: the item stopped validating between validation
 POLLING_CODE = "PollingError"  #: its status could not be read (a later run re-attaches to the task)
 _STATUS_CODES = {TaskStatus.CANCELED: "Canceled", TaskStatus.UNKNOWN: "Unknown"}
 _RESUBMIT_STATUS_CODES = frozenset(_STATUS_CODES.values())
+#: Most items whose intents are recorded in one ledger flush.
+_MAX_GROUP = 64
 #: A 429 on create: the longest pause before the item is tried again.
 _MAX_BACKOFF = 30.0
 
@@ -125,6 +127,13 @@ class _Window:
             if grow:
                 self.limit = min(self.maximum, self.limit + 1)
             self._changed.notify_all()
+
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free now (never waits)."""
+        if self.used < self.limit:
+            self.used += 1
+            return True
+        return False
 
     async def shrink(self) -> None:
         """The server refused one more: it holds fewer slots for us than ``limit`` (others use some)."""
@@ -196,7 +205,8 @@ class BatchEngine:
         self.progress = Progress(len(plans), log, every=settings.progress_every)
         self._resubmits: collections.deque[str] = collections.deque()
         #: An item refused with a 429, kept with its request to be tried first once the backoff is over.
-        self._held: tuple[str, EditRequest | WanxiangValidationError] | None = None
+        self._held: collections.deque[tuple[str, EditRequest | WanxiangValidationError]] = collections.deque()
+        self._spent_images = 0
         self._watchers: dict[str, asyncio.Task[None]] = {}  # task id -> watcher
         self._changed = asyncio.Event()
         self._waiters_for_change: set[asyncio.Event] = set()
@@ -218,6 +228,8 @@ class BatchEngine:
         """
         to_submit: list[str] = []
         attach: list[tuple[str, str]] = []
+        run = self.settings.run_id
+        self.progress.images = sum(e.images for e in self.ledger.entries.values() if e.run == run)
         for plan in self.plans:
             entry = self.ledger.entries.get(plan.key)
             if entry is None or entry.fingerprint != plan.fingerprint:
@@ -255,7 +267,7 @@ class BatchEngine:
         if maximum is None:
             return
         wanted = sum(self._fingerprints[key].n for key in to_submit)
-        spent = self._spent()
+        spent = self._spent_images = self._spent()
         if spent == 0 and wanted > maximum:
             raise WanxiangValidationError(
                 "max_images",
@@ -318,7 +330,7 @@ class BatchEngine:
                 return WaveResult(finished=True)
             if linger is not None and self._busy == 0 and self._watchers:
                 nothing_to_add = self._window.full or (
-                    self._pending_done and not self._resubmits and self._held is None
+                    self._pending_done and not self._resubmits and not self._held
                 )
                 if nothing_to_add and loop.time() - self._quiet_since >= linger:
                     submitter.cancel()
@@ -333,11 +345,15 @@ class BatchEngine:
         self._changed.set()
 
     # -- submitting --------------------------------------------------------------------------------------
-    async def _next_item(self) -> tuple[str, EditRequest | WanxiangValidationError] | None:
+    async def _next_item(self, *, wait: bool) -> tuple[str, EditRequest | WanxiangValidationError] | None:
+        """The next item to submit: held back by a 429, then resubmissions, then the catalogue in order.
+
+        ``None`` when nothing is left (``wait=True``: nothing will come any more; ``wait=False``: nothing
+        is available right now).
+        """
         while True:
-            if self._held is not None:
-                held, self._held = self._held, None
-                return held
+            if self._held:
+                return self._held.popleft()
             if self._resubmits:
                 wanted = {self._resubmits.popleft()}
                 found = await asyncio.to_thread(next, self.catalogue.requests(wanted), None)
@@ -350,7 +366,7 @@ class BatchEngine:
                     return item
                 self._pending_done = True
                 self._notify()
-            if not self._watchers and self._busy == 0:
+            if not wait or (not self._watchers and self._busy == 0):
                 return None
             await self._wait_change()
 
@@ -368,65 +384,128 @@ class BatchEngine:
         self._notify()
 
     async def _submit_loop(self) -> None:
+        """Fill free slots: a group of items gets its intents recorded in one flush, then is created one by
+        one at the pacer's rate (a group is what is free at once, so under load the ledger writes one
+        segment per group, not per item)."""
         backoff = 0
         while True:
             await self._window.acquire()
-            item = await self._next_item()
-            if item is None:
+            first = await self._next_item(wait=True)
+            if first is None:
                 await self._window.release()
                 return
-            key, request = item
-            if isinstance(request, WanxiangValidationError):
-                self._end(key, ItemStatus.FAILED, code=INVALID_CODE, message=str(request))
-                await self._window.release()
-                continue
-            if not self._within_budget(key, request.n):
-                await self._window.release()
+            group = [first]
+            while len(group) < _MAX_GROUP and self._window.try_acquire():
+                item = await self._next_item(wait=False)
+                if item is None:
+                    await self._window.release()
+                    break
+                group.append(item)
+            creatable = await self._screen(group)
+            if not creatable:
                 continue
             self._busy += 1
             try:
-                outcome = await self._create(key, request)
+                throttled = await self._create_group(creatable)
             finally:
                 self._busy -= 1
-            if outcome == "throttled":
+            if throttled:
                 backoff += 1
-                self._held = item
-                await self._window.release()
                 await asyncio.sleep(random.uniform(0.5, 1.0) * min(_MAX_BACKOFF, 2.0 ** (backoff - 1)))
             else:
                 backoff = 0
-                if outcome != "created":
+
+    async def _screen(
+        self, group: list[tuple[str, EditRequest | WanxiangValidationError]]
+    ) -> list[tuple[str, EditRequest]]:
+        """Drop (and end) the items that no longer validate or would pass ``max_images``."""
+        creatable: list[tuple[str, EditRequest]] = []
+        planned = 0
+        for key, request in group:
+            if isinstance(request, WanxiangValidationError):
+                self._end(key, ItemStatus.FAILED, code=INVALID_CODE, message=str(request))
+                await self._window.release()
+            elif not self._within_budget(key, request.n + planned):
+                await self._window.release()
+            else:
+                planned += request.n
+                creatable.append((key, request))
+        return creatable
+
+    async def _create_group(self, group: list[tuple[str, EditRequest]]) -> bool:
+        """Record the group's intents (one durable flush), then create each; ``True`` when throttled."""
+        run = self.settings.run_id
+        for key, _ in group:
+            carried = self._carried(key)
+            self.ledger.record(
+                key,
+                Entry(
+                    self._fingerprints[key].fingerprint,
+                    ItemStatus.INTENT,
+                    run=run,
+                    requested=carried.requested if carried else 0,
+                    images=carried.images if carried else 0,
+                ),
+            )
+        await self.ledger.flush()
+        for position, (key, request) in enumerate(group):
+            outcome = await self._create(key, request)
+            if outcome == "throttled":
+                for later_key, later_request in reversed(group[position:]):
+                    if later_key != key:
+                        self._release_intent(later_key)
+                    self._held.appendleft((later_key, later_request))
                     await self._window.release()
+                return True
+            if outcome != "created":
+                await self._window.release()
+            if self._fatal is not None:  # every other create would fail the same way
+                for later_key, _ in group[position + 1 :]:
+                    self._release_intent(later_key)
+                    await self._window.release()
+                break
+        return False
+
+    def _carried(self, key: str) -> Entry | None:
+        previous = self.ledger.entries.get(key)
+        return previous if previous is not None and previous.run == self.settings.run_id else None
+
+    def _release_intent(self, key: str) -> None:
+        carried = self._carried(key)
+        self.ledger.record(
+            key,
+            Entry(
+                self._fingerprints[key].fingerprint,
+                ItemStatus.RELEASED,
+                run=self.settings.run_id,
+                requested=carried.requested if carried else 0,
+                images=carried.images if carried else 0,
+            ),
+        )
 
     def _within_budget(self, key: str, n: int) -> bool:
         maximum = self.settings.max_images
-        if maximum is None or self._spent() + n <= maximum:
+        if maximum is None or self._spent_images + n <= maximum:
             return True
         self.log.warning(
-            "Wanxiang batch: item %r not submitted: its %d images would pass max_images=%d (%d requested "
+            "Wanxiang batch: item %r not submitted: its images would pass max_images=%d (%d requested "
             "in this run)",
             key,
-            n,
             maximum,
-            self._spent(),
+            self._spent_images,
         )
         self._end(key, ItemStatus.FAILED, code=BUDGET_CODE, message=f"max_images={maximum} reached")
         return False
 
     async def _create(self, key: str, request: EditRequest) -> str:
-        """Record the intent, create, record the task id; return ``created``/``throttled``/``failed``."""
-        previous = self.ledger.entries.get(key)
-        carried = previous if previous is not None and previous.run == self.settings.run_id else None
+        """Create (its intent is durable already) and record the task id.
+
+        Returns ``created``, ``throttled`` or ``failed``.
+        """
+        carried = self._carried(key)
         requested = carried.requested if carried else 0
         images = carried.images if carried else 0
         fingerprint = self._fingerprints[key].fingerprint
-        self.ledger.record(
-            key,
-            Entry(
-                fingerprint, ItemStatus.INTENT, run=self.settings.run_id, requested=requested, images=images
-            ),
-        )
-        await self.ledger.flush()
         answered = await self._submits.acquire()
         try:
             created = await self._creator.create_task(request)
@@ -435,6 +514,7 @@ class BatchEngine:
         finally:
             answered.set_result(asyncio.get_running_loop().time())
         self.created += 1
+        self._spent_images += request.n
         self.ledger.record_soon(
             key,
             Entry(
@@ -605,7 +685,9 @@ class BatchEngine:
             if requested is not None
             else (previous.requested if same_run and previous else 0),
         )
-        self.ledger.record_soon(key, entry)
+        # Not flushed now: a lost end record only means a later wave re-reads the task (and keeps the
+        # stored images); the next flush (an intent, a task id, the end of the wave) carries it.
+        self.ledger.record(key, entry)
         if final:
             if status is ItemStatus.SUCCEEDED:
                 self.progress.done += 1

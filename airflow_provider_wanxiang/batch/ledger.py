@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Folder of the batch's own files under the destination (the ledger and the report).
 LEDGER_DIR = "_wanxiang"
+#: Seconds a record made with :meth:`Ledger.record_soon` waits for others to share its segment.
+FLUSH_DELAY = 0.1
 #: Segments written between two compactions.
 COMPACT_EVERY = 200
 
@@ -175,12 +177,20 @@ class Ledger:
         self._buffer.append(entry.to_record(key))
         self._appended += 1
 
-    def record_soon(self, key: str, entry: Entry) -> None:
-        """Record and start a flush in the background (the task id right after a create)."""
+    def record_soon(self, key: str, entry: Entry, delay: float = FLUSH_DELAY) -> None:
+        """Record, and flush in the background within ``delay`` seconds (the task id right after a create).
+
+        The short delay lets the records of a burst (and the next group's intents, which are flushed at
+        once) share one segment, while a record never waits longer than ``delay`` to become durable.
+        """
         self.record(key, entry)
-        task = asyncio.get_running_loop().create_task(self.flush())
+        task = asyncio.get_running_loop().create_task(self._flush_after(delay))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.flush()
 
     async def flush(self) -> None:
         """Make every record made so far durable (one segment object; concurrent callers share writes)."""

@@ -82,6 +82,7 @@ class Stats:
             "connections_open": self.connections_open(),
             "peak_concurrency": peak_concurrency(tasks),
             "peak_running": peak_concurrency(tasks, running_only=True),
+            "peak_creates_per_second": peak_creates_per_second(tasks),
         }
 
 
@@ -107,4 +108,23 @@ def peak_concurrency(tasks: list[Task], running_only: bool = False) -> int:
         for _, delta in sorted(events):  # at equal times -1 sorts first: an end frees the slot
             level += delta
             peak = max(peak, level)
+    return peak
+
+
+def peak_creates_per_second(tasks: list[Task]) -> int:
+    """Most creates of one account accepted within any one second (the window ``submit_rps`` limits).
+
+    Counted from the accepted tasks' creation times, as the rate limiter counts them: a window ``(t - 1, t]``.
+    """
+    by_account: dict[str, list[float]] = {}
+    for task in tasks:
+        by_account.setdefault(task.account, []).append(task.created)
+    peak = 0
+    for times in by_account.values():
+        times.sort()
+        first = 0
+        for last, now in enumerate(times):
+            while times[first] <= now - 1.0:
+                first += 1
+            peak = max(peak, last - first + 1)
     return peak

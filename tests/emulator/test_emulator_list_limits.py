@@ -84,6 +84,14 @@ def test_submit_rate_limit(make_emu: Any) -> None:
     stats = emu.server.stats()
     assert stats["tasks_created"] == 3
     assert stats["rejected"] == {"Throttling.RateQuota": 2}
+    assert stats["peak_creates_per_second"] == 2  # the two first creates; the third came a second later
+
+
+def test_peak_creates_per_second_counts_accepted_creates_in_one_second(make_emu: Any) -> None:
+    emu = make_emu(submit_rps=0, max_concurrent=100)
+    for _ in range(4):
+        assert emu.create().status_code == 200
+    assert emu.server.stats()["peak_creates_per_second"] == 4
 
 
 def test_rate_limit_is_per_account(make_emu: Any) -> None:

@@ -80,8 +80,14 @@ def test_batch_dag_end_to_end_then_incremental_rerun(
     assert lines["moderated"]["code"] == "DataInspectionFailed"
     assert lines["partial"]["status"] == "succeeded" and len(lines["partial"]["outputs"]) == 1
     assert asset_extras(first) == [
-        {"destination": destination.as_uri(), "total": 8, "succeeded": 7, "failed": 1, "skipped": 0,
-         "images": 13}
+        {
+            "destination": destination.as_uri(),
+            "total": 8,
+            "succeeded": 7,
+            "failed": 1,
+            "skipped": 0,
+            "images": 13,
+        }
     ]
 
     # Incremental: one prompt changed -> exactly one new create; the moderated item is not paid again.
@@ -99,7 +105,10 @@ def test_failed_items_fail_the_task_after_the_others_are_stored(
 ) -> None:
     wanxiang_emulator.configure(task_seconds=0.2, task_seconds_spread=0.0)
     prompts = {"good": "Make it green", "bad": "Make it red [fail:InvalidParameter]"}
-    conf = {"items": str(write_items(tmp_path / "items.jsonl", prompts)), "destination": str(tmp_path / "out")}
+    conf = {
+        "items": str(write_items(tmp_path / "items.jsonl", prompts)),
+        "destination": str(tmp_path / "out"),
+    }
 
     dag_run = run_dag("wx_batch_strict", run_conf=conf)
 
