@@ -104,7 +104,6 @@ class WanxiangBatchTrigger(BaseTrigger):
         errors = 0
         count = max(1, len(self.wanxiang_task_ids))
         while True:
-            finished: list[str] = []
             for task_id in self.wanxiang_task_ids:
                 if time.time() >= self.end_time:
                     return self._event("timeout", message="the batch's deadline passed")
@@ -121,5 +120,4 @@ class WanxiangBatchTrigger(BaseTrigger):
                     continue
                 errors = 0
                 if task.status.is_terminal:
-                    finished.append(task_id)
-                    return self._event("finished", finished)
+                    return self._event("finished", [task_id])
