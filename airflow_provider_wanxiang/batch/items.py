@@ -45,6 +45,7 @@ __all__ = [
 ITEM_FIELDS = frozenset(
     {"key", "prompt", "images", "negative_prompt", "n", "size", "seed", "prompt_extend", "watermark"}
 )
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # a URL or data: URI (anything with a scheme)
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 KEY_LIMIT = (
     "a unique string of 1-200 characters from A-Z a-z 0-9 . _ - starting with a letter or digit "
@@ -249,14 +250,30 @@ def _read_jsonl(source: Any) -> Iterator[tuple[int, object]]:
         raise WanxiangValidationError(
             "items", source, "an existing JSON Lines file", f"cannot read items from {location.uri}: {err}"
         ) from err
+    base = str(source).rstrip("/").rpartition("/")[0]
     with handle:
         for number, line in enumerate(handle):
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                item = json.loads(line)
             except ValueError as err:
                 yield number, _Unparsable(f"line {number + 1} is not JSON ({err})")
+                continue
+            yield number, _resolve_relative_images(item, base)
+
+
+def _resolve_relative_images(item: Any, base: str) -> Any:
+    """A relative image path in a manifest means "next to the manifest" (same store, same connection)."""
+    if not isinstance(item, dict) or not isinstance(item.get("images"), list):
+        return item
+    images = [
+        f"{base}/{image}"
+        if isinstance(image, str) and image and not _ABSOLUTE.match(image) and not image.startswith("/")
+        else image
+        for image in item["images"]
+    ]
+    return {**item, "images": images}
 
 
 class _Unparsable(str):
