@@ -40,7 +40,7 @@ def asset_extras(dag_run: Any) -> list[dict[str, Any]]:
 
 
 PROMPTS = {
-    **{f"sku-{i}": f"Make the background white [seconds:0.4] #{i}" for i in range(6)},
+    **{f"sku-{i}": f"Make the background white [seconds:1] #{i}" for i in range(6)},
     "moderated": "Make it red [fail:DataInspectionFailed]",
     "partial": "Make it blue [partial:1]",
 }
@@ -48,9 +48,9 @@ PROMPTS = {
 
 @pytest.mark.parametrize("dag_id", ["wx_batch_worker", "wx_batch_deferrable"])
 def test_batch_dag_end_to_end_then_incremental_rerun(
-    wanxiang_emulator: WanxiangEmulator, tmp_path: Path, dag_id: str
+    wanxiang_emulator: WanxiangEmulator, tmp_path: Path, dag_id: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    wanxiang_emulator.configure(task_seconds=0.4, task_seconds_spread=0.0, max_concurrent=3, submit_rps=5)
+    wanxiang_emulator.configure(task_seconds=1.0, task_seconds_spread=0.0, max_concurrent=3, submit_rps=5)
     items = write_items(tmp_path / "items.jsonl", PROMPTS, n=2)
     destination = tmp_path / "out"
     conf = {"items": str(items), "destination": destination.as_uri()}
@@ -58,6 +58,9 @@ def test_batch_dag_end_to_end_then_incremental_rerun(
     first = run_dag(dag_id, run_conf=conf)
 
     assert first.state == "success", task_states(first)
+    # Edits of 1 s outlast the 0.5 s linger: the deferrable task really waits in the trigger, in waves.
+    deferrals = capfd.readouterr().out.count("Wanxiang batch: deferring on")
+    assert (deferrals > 0) == (dag_id == "wx_batch_deferrable"), deferrals
     summary = xcom(first, "batch")
     assert {k: summary[k] for k in ("total", "succeeded", "failed", "skipped")} == {
         "total": 8,
@@ -91,7 +94,7 @@ def test_batch_dag_end_to_end_then_incremental_rerun(
     ]
 
     # Incremental: one prompt changed -> exactly one new create; the moderated item is not paid again.
-    write_items(items, {**PROMPTS, "sku-2": "Make the background grey [seconds:0.4]"}, n=2)
+    write_items(items, {**PROMPTS, "sku-2": "Make the background grey [seconds:1]"}, n=2)
     second = run_dag(dag_id, run_conf=conf)
 
     assert second.state == "success", task_states(second)
