@@ -119,3 +119,24 @@ def test_failed_items_fail_the_task_after_the_others_are_stored(
     assert (tmp_path / "out" / "good" / "0.png").exists()
     assert report(tmp_path / "out")["bad"]["code"] == "InvalidParameter"
     assert wanxiang_emulator.stats()["tasks_created"] == 2  # InvalidParameter is not resubmitted
+
+
+def test_invalid_items_fail_the_task_before_any_create(
+    wanxiang_emulator: WanxiangEmulator, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    items = tmp_path / "items.jsonl"
+    lines = [
+        {"key": "ok", "prompt": "Make it green", "images": [IMAGE]},
+        {"key": "bad key", "prompt": "Make it green", "images": [IMAGE]},
+        {"key": "too-many", "prompt": "Make it green", "images": [IMAGE], "n": 9},
+    ]
+    items.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    dag_run = run_dag("wx_batch_worker", run_conf={"items": str(items), "destination": str(tmp_path / "out")})
+
+    assert dag_run.state == "failed", task_states(dag_run)
+    output = capfd.readouterr().out
+    assert "2 of 3 items are invalid; nothing was submitted" in output
+    assert "item 1 (key 'bad key'): key: 'bad key' is not a valid key" in output
+    assert "item 2 (key 'too-many'): n: 9 is above the maximum of 4" in output
+    assert wanxiang_emulator.stats()["tasks_created"] == 0
