@@ -283,6 +283,7 @@ class BatchEngine:
         """Run one wave (see the module docstring); the ledger is flushed and compacted on the way out."""
         to_submit, attach = self.classify(ambiguous or [])
         settings = self.settings
+        self._loop = asyncio.get_running_loop()
         session = open_session(self.config, connections=settings.max_concurrent + 4)
         single = dataclasses.replace(self.config, retry=RetryPolicy(max_attempts=1))
         self._creator = AsyncWanxiangClient(single, session=session)
@@ -343,6 +344,24 @@ class BatchEngine:
 
     def _notify(self) -> None:
         self._changed.set()
+
+    def in_flight(self) -> list[str]:
+        """The remote task ids in flight now (a snapshot; safe to call from another thread)."""
+        return list(self._watchers)
+
+    def stop(self, reason: BaseException) -> None:
+        """End the wave from another thread (the task was killed): no new create, ``reason`` is raised.
+
+        In-flight tasks stay in the ledger; the caller cancels the PENDING ones, a retry re-attaches.
+        """
+        loop = getattr(self, "_loop", None)
+
+        def stop_now() -> None:
+            self._fatal = reason
+            self._notify()
+
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(stop_now)
 
     # -- submitting --------------------------------------------------------------------------------------
     async def _next_item(self, *, wait: bool) -> tuple[str, EditRequest | WanxiangValidationError] | None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import Asset, BaseOperator, conf
+from airflow.providers.common.compat.sdk import AirflowException, Asset, BaseOperator, conf
 
 from airflow_provider_wanxiang.batch.engine import BatchEngine, BatchSettings
 from airflow_provider_wanxiang.batch.items import Catalogue
@@ -129,6 +129,7 @@ class WanxiangBatchEditOperator(BaseOperator):
         self.resubmit_attempts = to_int("resubmit_attempts", resubmit_attempts, minimum=0)
         self.linger = to_seconds("linger", linger)
         self.timeout = to_seconds("timeout", timeout)
+        self._engine: BatchEngine | None = None
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -154,7 +155,16 @@ class WanxiangBatchEditOperator(BaseOperator):
         return self._wave(context)
 
     def on_kill(self) -> None:
-        """Nothing to cancel here: in-flight tasks stay in the ledger and a retry re-attaches to them."""
+        """Stop submitting and cancel the in-flight remote tasks that are still PENDING (a started edit
+        cannot be canceled and is billed anyway). They stay in the ledger: a retry re-attaches to the others
+        and resubmits the canceled ones."""
+        engine = self._engine
+        if engine is None:
+            return
+        in_flight = engine.in_flight()  # before stopping: a stopped wave forgets its watchers
+        engine.stop(AirflowException("the batch task was killed"))
+        for task_id in in_flight:
+            self.hook.cancel_quietly(task_id)
 
     # -- one wave ------------------------------------------------------------------------------------
     def _root(self) -> Location:
@@ -206,7 +216,11 @@ class WanxiangBatchEditOperator(BaseOperator):
             done_outputs=done,
             log=self.log,
         )
-        result = asyncio.run(engine.run(ambiguous))
+        self._engine = engine
+        try:
+            result = asyncio.run(engine.run(ambiguous))
+        finally:
+            self._engine = None
         if not result.finished:
             self._defer_on(context, result.in_flight, plan.deadline, settings.poll_interval)
         return self._finish(context, root, plan, ledger)
