@@ -22,7 +22,9 @@ def test_on_kill_stops_submitting_and_cancels_pending_tasks(
     wanxiang_emulator: WanxiangEmulator, tmp_path: Path
 ) -> None:
     # Two slots: two tasks run (and cannot be canceled), a third waits PENDING in the service's queue.
-    wanxiang_emulator.configure(task_seconds=30, over_concurrency="queue", max_concurrent=2)
+    wanxiang_emulator.configure(
+        task_seconds=30, task_seconds_spread=0.0, over_concurrency="queue", max_concurrent=2
+    )
     operator = WanxiangBatchEditOperator(
         task_id="batch",
         items=items_for({f"sku-{i}": f"Make it white #{i}" for i in range(6)}),
@@ -41,10 +43,11 @@ def test_on_kill_stops_submitting_and_cancels_pending_tasks(
 
     worker = threading.Thread(target=run)
     worker.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while wanxiang_emulator.stats()["status_now"].get("RUNNING", 0) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # the first two leave PENDING after a tenth of their run time
-    assert wanxiang_emulator.stats()["tasks_created"] == 3
+        time.sleep(0.05)  # the first two leave PENDING after a tenth of their run time (3 s)
+    before = wanxiang_emulator.stats()
+    assert (before["tasks_created"], before["status_now"]) == (3, {"RUNNING": 2, "PENDING": 1}), before
 
     operator.on_kill()
     worker.join(30)
