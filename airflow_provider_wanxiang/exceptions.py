@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from airflow_provider_wanxiang.copying.report import CopyReport
 
 __all__ = [
+    "WanxiangBatchError",
     "WanxiangConnectionError",
     "WanxiangCopyError",
     "WanxiangImagesFailedError",
@@ -158,6 +159,18 @@ class WanxiangImagesFailedError(WanxiangPartialFailureError, AirflowFailExceptio
 
     Not retried: the service will not produce the missing images for this task.
     """
+
+
+class WanxiangBatchError(AirflowException):
+    """A batch ended with more failed items than allowed (``max_failed``), after every other item was stored
+    and reported. ``failed`` maps the failed keys (the first hundred) to their codes; ``summary`` is the
+    XCom summary. Retried like any error: a retry re-attaches through the ledger and resubmits only the
+    items a new attempt can help (see docs/batch.md)."""
+
+    def __init__(self, message: str, *, failed: dict[str, str], summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.failed = failed
+        self.summary = summary
 
 
 _EXCEPTION_BY_STATUS: dict[OutcomeStatus, type[WanxiangTaskError]] = {

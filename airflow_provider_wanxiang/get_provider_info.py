@@ -59,9 +59,19 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.hooks.wanxiang"]}],
-        "operators": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.operators.wanxiang"]}],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.operators.wanxiang", f"{PACKAGE}.operators.batch"],
+            }
+        ],
         "sensors": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.sensors.wanxiang"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": [f"{PACKAGE}.triggers.wanxiang"]}],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [f"{PACKAGE}.triggers.wanxiang", f"{PACKAGE}.triggers.batch"],
+            }
+        ],
         "extra-links": [f"{PACKAGE}.links.WanxiangTaskLink"],
         # A remote task reported through hook lineage (``wanxiang://<API host>/tasks/<id>``) is translated
         # for OpenLineage by our converter; no handler (the URI is used as it is).

@@ -104,7 +104,7 @@ async def create_task(request: web.Request) -> web.StreamResponse:
     if not core.limits.allow(account, "submit", now, config.submit_rps):
         raise _throttle(core, "Throttling.RateQuota", catalog.RATE_LIMITED)
     queue = config.over_concurrency == "queue"
-    if not queue and core.tasks.active(account, now) >= config.max_concurrent:
+    if not queue and core.tasks.at_capacity(account, now, config.max_concurrent):
         raise _throttle(core, "Throttling", catalog.THROTTLED)
 
     task = _new_task(request, core, spec, markers, api_key, account, input_ids, sizes[-1], now)

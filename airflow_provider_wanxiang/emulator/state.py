@@ -158,6 +158,13 @@ class TaskStore:
         """How many of the account's tasks are PENDING or RUNNING now."""
         return sum(1 for t in self.by_account.get(account, ()) if t.occupies_slot(now))
 
+    def at_capacity(self, account: str, now: float, max_concurrent: int) -> bool:
+        """Whether the account holds ``max_concurrent`` active tasks; answered without scanning them while
+        it has fewer tasks in all (a scale run of 10,000 creates would otherwise scan 10,000 tasks each)."""
+        if len(self.by_account.get(account, ())) < max_concurrent:
+            return False
+        return self.active(account, now) >= max_concurrent
+
     def add(self, task: Task, now: float, max_concurrent: int, queue: bool) -> None:
         """Store a task; in queue mode, push its start back until a concurrency slot is free."""
         if queue:

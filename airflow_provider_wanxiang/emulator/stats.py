@@ -85,6 +85,8 @@ class Stats:
             "connections_open": self.connections_open(),
             "peak_concurrency": peak_concurrency(tasks),
             "peak_running": peak_concurrency(tasks, running_only=True),
+            "peak_creates_per_second": peak_creates_per_second(tasks),
+            "slot_gaps": slot_gaps(tasks, now),
         }
 
 
@@ -111,3 +113,49 @@ def peak_concurrency(tasks: list[Task], running_only: bool = False) -> int:
             level += delta
             peak = max(peak, level)
     return peak
+
+
+def peak_creates_per_second(tasks: list[Task]) -> int:
+    """Most creates of one account accepted within any one second (the window ``submit_rps`` limits).
+
+    Counted from the accepted tasks' creation times, as the rate limiter counts them: a window ``(t - 1, t]``.
+    """
+    by_account: dict[str, list[float]] = {}
+    for task in tasks:
+        by_account.setdefault(task.account, []).append(task.created)
+    peak = 0
+    for times in by_account.values():
+        times.sort()
+        first = 0
+        for last, now in enumerate(times):
+            while times[first] <= now - 1.0:
+                first += 1
+            peak = max(peak, last - first + 1)
+    return peak
+
+
+def slot_gaps(tasks: list[Task], now: float) -> dict[str, float | int]:
+    """How long the account's concurrency slots stayed idle between one task's end and the next create.
+
+    Each ended (or canceled) task frees a slot; each create takes the slot freed longest ago (first in, first
+    out) and its gap is ``create - freed``. Creates that found no freed slot (the first fill) count no gap.
+    Benchmarks read it to compare ways of keeping a quota busy. Seconds; ``count`` gaps measured.
+    """
+    # (time, 0 = a create, 1 = a slot freed): at equal times the create comes first, so a task that ends the
+    # instant it is created never takes its own slot.
+    events: list[tuple[float, int]] = []
+    for task in tasks:
+        events.append((task.created, 0))
+        stop = task.canceled_at if task.canceled_at is not None else task.end
+        if stop <= now:
+            events.append((stop, 1))
+    freed: collections.deque[float] = collections.deque()
+    gaps: list[float] = []
+    for moment, kind in sorted(events):
+        if kind == 1:
+            freed.append(moment)
+        elif freed:
+            gaps.append(moment - freed.popleft())
+    if not gaps:
+        return {"count": 0, "mean": 0.0, "max": 0.0}
+    return {"count": len(gaps), "mean": round(sum(gaps) / len(gaps), 4), "max": round(max(gaps), 4)}

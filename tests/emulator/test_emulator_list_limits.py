@@ -84,6 +84,26 @@ def test_submit_rate_limit(make_emu: Any) -> None:
     stats = emu.server.stats()
     assert stats["tasks_created"] == 3
     assert stats["rejected"] == {"Throttling.RateQuota": 2}
+    assert stats["peak_creates_per_second"] == 2  # the two first creates; the third came a second later
+
+
+def test_slot_gaps_measure_a_freed_slot_until_the_next_create(make_emu: Any) -> None:
+    emu = make_emu(submit_rps=0, max_concurrent=100, task_seconds=0.0)
+    emu.create_ok()  # ends at once: its slot is free from its creation on
+    assert emu.server.stats()["slot_gaps"] == {"count": 0, "mean": 0.0, "max": 0.0}
+    offset = emu.server.configure()["time_offset"]
+    emu.server.configure(time_offset=offset + 10.0)  # the emulator's clock moves 10 s on
+    emu.create_ok()
+
+    gaps = emu.server.stats()["slot_gaps"]
+    assert gaps["count"] == 1 and gaps["mean"] >= 10.0  # the second create took the slot freed 10 s before
+
+
+def test_peak_creates_per_second_counts_accepted_creates_in_one_second(make_emu: Any) -> None:
+    emu = make_emu(submit_rps=0, max_concurrent=100)
+    for _ in range(4):
+        assert emu.create().status_code == 200
+    assert emu.server.stats()["peak_creates_per_second"] == 4
 
 
 def test_rate_limit_is_per_account(make_emu: Any) -> None:

@@ -23,6 +23,7 @@ EXAMPLE_DAG_IDS = {
     "wanxiang_quickstart",
     "wanxiang_fusion",
     "wanxiang_nightly_batch",
+    "wanxiang_catalogue_batch",
     "wanxiang_photo_intake",
     "wanxiang_asset_restyle",
 }
@@ -80,6 +81,31 @@ def test_nightly_batch(wanxiang_emulator: WanxiangEmulator, tmp_path: Path) -> N
     assert wanxiang_emulator.stats()["tasks_created"] == 3
 
 
+def test_catalogue_batch(wanxiang_emulator: WanxiangEmulator, tmp_path: Path) -> None:
+    output = tmp_path.as_uri()
+    dag_run = run_dag("wanxiang_catalogue_batch", run_conf={"output": output})
+    assert dag_run.state == "success", task_states(dag_run)
+    result = xcom(dag_run, "report")
+    assert {k: result["summary"][k] for k in ("total", "succeeded", "failed", "skipped", "images")} == {
+        "total": 3,
+        "succeeded": 3,
+        "failed": 0,
+        "skipped": 0,
+        "images": 3,
+    }
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in _pngs(tmp_path)) == [
+        "lamp-brass-02/0.png",
+        "mug-blue-01/0.png",
+        "table-oak-03/0.png",
+    ]
+    assert wanxiang_emulator.stats()["tasks_created"] == 3
+    # The next night: nothing new in the manifest, nothing created.
+    again = run_dag("wanxiang_catalogue_batch", run_conf={"output": output})
+    assert again.state == "success", task_states(again)
+    assert xcom(again, "report")["summary"]["skipped"] == 3
+    assert wanxiang_emulator.stats()["tasks_created"] == 3
+
+
 def test_asset_driven(wanxiang_emulator: WanxiangEmulator) -> None:
     get_dag("wanxiang_photo_intake")
     dag_run = run_dag("wanxiang_asset_restyle")
@@ -93,4 +119,7 @@ def test_asset_driven(wanxiang_emulator: WanxiangEmulator) -> None:
 def test_examples_use_the_public_import_paths(dag_id: str) -> None:
     source = Path(get_dag(dag_id).fileloc).read_text()
     assert "airflow_provider_wanxiang.operators.copy_results" not in source
-    assert "from airflow_provider_wanxiang.operators.wanxiang import" in source
+    assert (
+        "from airflow_provider_wanxiang.operators.wanxiang import" in source
+        or "from airflow_provider_wanxiang.operators.batch import" in source
+    )
