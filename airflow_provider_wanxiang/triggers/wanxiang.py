@@ -170,8 +170,7 @@ class WanxiangTaskTrigger(BaseTrigger):
             return err
 
     async def _get_task(self, pool: SharedPool) -> Task:
-        await pool.before_query()
-        return await pool.client.get_task(self.wanxiang_task_id)
+        return await pool.get_task(self.wanxiang_task_id)
 
     async def on_kill(self) -> None:
         """Cancel the remote task when a user kills the deferred task (Airflow >= 3.3 calls this).
