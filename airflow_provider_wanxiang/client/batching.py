@@ -49,6 +49,8 @@ LIST_BUDGET_SHARE = 0.5
 #: Pages read per status and round at most (10,000 tasks): a server that always says "next page" cannot
 #: hold a round forever; waits past the last page read simply GET.
 MAX_PAGES = 100
+#: Waits woken per turn of the event loop when a round answers (see ``TaskLister._answer``).
+ANSWER_CHUNK = 100
 #: After a list answer that failed or could not be read, stop batching for this long (waits GET on their
 #: own, as with few waits): a proxy or a key that cannot list must not cost a failed list every round.
 COOLDOWN_SECONDS = 60.0
@@ -142,9 +144,14 @@ class TaskLister:
             if wait > 0:
                 await asyncio.sleep(wait)
             asks, self._asks = self._asks, {}
-            if asks:
-                self._round_started = self._clock()
-                await self._round(asks)
+            if not asks:
+                continue
+            if not self.available:
+                # Asked while the last round failed: they GET on their own, as the cool-down says.
+                await self._answer(asks, {})
+                continue
+            self._round_started = self._clock()
+            await self._round(asks)
 
     async def _round(self, asks: dict[str, list[asyncio.Future[Task | None]]]) -> None:
         """List every PENDING and RUNNING page and answer each ask from it (``None``: not listed)."""
@@ -167,13 +174,25 @@ class TaskLister:
         self.rounds += 1
         pages = self.pages - pages_before
         self._round_seconds = max(MIN_ROUND_SECONDS, pages / (self._budget * LIST_BUDGET_SHARE))
-        for task_id, futures in asks.items():
+        await self._answer(asks, listed)
+
+    async def _answer(
+        self, asks: dict[str, list[asyncio.Future[Task | None]]], listed: dict[str, Task]
+    ) -> None:
+        """Wake the round's waits, :data:`ANSWER_CHUNK` per turn of the event loop.
+
+        Waking thousands at once would run all of them (each logs, sleeps again) in one turn of the loop,
+        stalling every other trigger of the triggerer for that long; chunks let the loop breathe between.
+        """
+        for done, (task_id, futures) in enumerate(asks.items(), start=1):
             answer = listed.get(task_id)
             if answer is None:
                 self._created.pop(task_id, None)
             for future in futures:
                 if not future.done():
                     future.set_result(answer)
+            if done % ANSWER_CHUNK == 0:
+                await asyncio.sleep(0)
 
     async def _list_all(self, status: TaskStatus, start: datetime | None, listed: dict[str, Task]) -> None:
         page_no = 1

@@ -84,8 +84,10 @@ class SharedPool:
         self.budget = TokenBucket(config.query_budget)
         self.lister = TaskLister(self.client, self.before_query, config.query_budget)
         self.waiters = 0
-        #: Status queries sent through this pool since it opened.
+        #: Status queries sent through this pool since it opened (GETs and list pages).
         self.queries = 0
+        #: Status answers given to waits (:meth:`get_task` calls), whether a list round or a GET answered.
+        self.checks = 0
         self._opened = time.monotonic()
         self._summary: asyncio.Task[None] | None = None
 
@@ -108,6 +110,7 @@ class SharedPool:
         is fetched with a GET here, within the budget, so the caller sees exactly the answer or the
         error of its own GET, as with few waits.
         """
+        self.checks += 1
         if self.batching():
             listed = await self.lister.status_of(task_id)
             if listed is not None:
