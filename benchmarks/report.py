@@ -94,6 +94,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             _ratio(r.get("rss_kib_per_wait_vs_floor")),
             f"{r['sockets_held']:.0f}",
             f"{r['lag_p50_ms']:.1f} / {r['lag_p99_ms']:.1f} / {r['lag_max_ms']:.0f}",
+            f"{r.get('polls_per_s', r['queries_per_s']):.1f}",
             f"{r['queries_per_s']:.1f} ({r['queries_per_s'] / fig['account_qps']:.1f}x)",
         ]
         for r in fig["medians"]
@@ -108,6 +109,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             "vs floor",
             "sockets held (peak)",
             "loop lag p50 / p99 / max ms",
+            "polls/s",
             f"queries/s (x the {fig['account_qps']:.0f} QPS limit)",
         ],
         rows,
@@ -117,7 +119,12 @@ def waiting_section(fig: dict[str, Any]) -> str:
         f"Command: `{fig['command']}`\n\n"
         f"Each waiter polls every {fig['poll_interval_s']:g} s; figures measured over {fig['window_s']:g} s "
         "after a warm-up of 1.5 intervals, in a fresh process per run, the emulator in its own process "
-        "(its query limit off, so queries/s is each waiter's demand). "
+        "(its query limit off, so queries/s is each waiter's demand). A poll is one wait learning its "
+        "task's status: one request for the other waiters; for ours, one status answer of its pool, which "
+        "with 16 or more waits comes from a round of list pages (up to 100 tasks per query, the rounds "
+        "paced to half the connection's default budget of 10 q/s) or, for a task the list no longer shows, "
+        "the wait's own GET, so its queries/s stays within the budget whatever N is while polls/s follows "
+        "the waits (its window holds whole rounds). Each N has its own account holding just its N tasks. "
         f"Medians of {fig['medians'][0]['repeats']} repeats; ratios against the floor of the same run. "
         "`HttpSensorTrigger` cannot wait on this API (the "
         "task URL answers 200 whatever the status; it fires on the first non-404): it polls a URL answering "
@@ -232,10 +239,13 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
     # The waiting-cost run lifts the query budget (every waiter at the same demand, so cost per poll
     # compares); that the budget holds is counted at the emulator in
     # tests/integration/airflow/test_trigger_pool.py, not timed here.
+    top_ours = _pick(waiting, n=max(r["n"] for r in waiting), mode="ours") if waiting else None
     goal(
         "never above the query budget (default 10 q/s per connection and triggerer)",
-        "counted by tests/integration/airflow/test_trigger_pool.py (1,000 waits, queries at the emulator)",
-        None,
+        (f"{top_ours['queries_per_s']:.1f} q/s at {top_ours['n']:,} waits here; " if top_ours else "")
+        + "counted at the emulator by tests/integration/airflow/test_trigger_batching.py and "
+        "test_trigger_pool.py (1,000 waits)",
+        None if top_ours is None else top_ours["queries_per_s"] <= 10,
     )
     detection = figures.get("detection_latency", {}).get("medians", [])
     ours_rows = [r for r in detection if r["schedule"] == "ours"]
@@ -247,8 +257,9 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
         many = max(ours_rows, key=lambda r: r["concurrency"])
         goal(
             f"≤ 2 queries per finished edit at {many['concurrency']:,} waits (within the budget)",
-            f"{many['queries_per_edit']:.1f}, mean latency {many['latency_mean_s']:.0f} s "
-            f"({many['account_qps']:.1f} q/s incl. the worker's query after each create)",
+            f"{many['queries_per_edit']:.1f} incl. the worker's query after each create "
+            f"({many['queries_per_edit'] - 1:.1f} by the triggerer), mean latency "
+            f"{many['latency_mean_s']:.1f} s; demand {many['account_qps']:.1f} q/s (see below)",
             many["queries_per_edit"] <= 2,
         )
     copies = [r for r in figures.get("copy_memory", {}).get("medians", []) if r["mode"] == "stream"]
@@ -262,7 +273,16 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
     if copies:
         peak = max(r["rss_growth_mib"] for r in copies)
         goal("copy peak RSS growth ≤ 64 MiB", f"{peak:.1f} MiB at most", peak <= 64)
-    goal("worker-slot time ≤ 2 % of a 60 s edit", "not measured by these benchmarks yet", None)
+    slots = figures.get("worker_slots", {})
+    deferrable = _pick(slots.get("medians", []), mode="deferrable")
+    if deferrable:
+        goal(
+            "worker-slot time ≤ 2 % of a 60 s edit, Airflow start-up included",
+            f"{deferrable['fixed_overhead_s']:.2f} s per edit = "
+            f"{deferrable['share_of_60s_edit']:.1%} of 60 s "
+            f"(measured on {slots['task_seconds']:g} s edits; the slot time does not grow with the edit)",
+            deferrable["share_of_60s_edit"] <= 0.02,
+        )
     return (
         "## Goals of issue 10 against this run\n\n"
         "Reported, never asserted; a goal missed here is a finding about the code measured.\n\n"
@@ -271,10 +291,59 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
     )
 
 
+def worker_slots_section(fig: dict[str, Any]) -> str:
+    names = {
+        "deferrable": "WanxiangSubmitOperator (deferrable, wait_for_completion)",
+        "blocking": "PythonOperator + dashscope ImageSynthesis.call",
+    }
+    rows = [
+        [
+            names[r["mode"]],
+            f"{r['slot_s_per_edit']:.2f}",
+            f"{r['workloads_per_edit']:.0f}",
+            f"{r['fixed_overhead_s']:.2f}",
+            f"{r['share_of_remote']:.1%}",
+            f"{r['share_of_60s_edit']:.1%}",
+        ]
+        for r in fig["medians"]
+    ]
+    table = _table(
+        [
+            "task",
+            f"worker-slot s / edit ({fig['task_seconds']:g} s edits)",
+            "workloads / edit",
+            "fixed overhead s",
+            f"of the {fig['task_seconds']:g} s edit",
+            "of a 60 s edit",
+        ],
+        rows,
+    )
+    return (
+        "## Worker-slot seconds per edit\n\n"
+        f"Command: `{fig['command']}`\n\n"
+        "A real Airflow deployment (the end-to-end suite's stack: api-server, dag-processor, scheduler "
+        "with the LocalExecutor, triggerer; SQLite) runs DAGs of "
+        f"{fig['edits']} parallel edits of {fig['task_seconds']:g} s (emulated). A worker slot is the time "
+        "a LocalExecutor worker process is busy with a workload, read from its process title (sampled every "
+        f"{fig['sample_s'] * 1000:.0f} ms from outside): it includes forking the task process, the task "
+        "runner's start-up (loading the DAG file, the Execution API calls), the operator's work and the "
+        "state report, for the submit and again for the resume of a deferred task. Not included: the "
+        "scheduler's queueing before a worker takes the workload (no slot is held) and the triggerer's "
+        "share of its event loop while the edit runs. The deferrable path's slot time is a fixed cost, so "
+        "its share of a 60 s edit is `slot / 60 s`; the blocking path holds its slot for the whole edit "
+        "plus the SDK's detection latency, so its share of a 60 s edit is `(60 s + its overhead) / 60 s`. "
+        "A deployment whose executor starts a fresh interpreter or container per workload (Celery with "
+        "a spawn start method, Kubernetes) pays that start twice for a deferred task and once for a "
+        f"blocking one. Medians of {fig['medians'][0]['repeats']} repeats.\n\n"
+        f"{table}\n\n![worker-slot seconds](plots/worker_slots.png)\n"
+    )
+
+
 SECTIONS = {
     "waiting_cost": waiting_section,
     "copy_memory": copy_section,
     "detection_latency": detection_section,
+    "worker_slots": worker_slots_section,
 }
 
 
@@ -329,6 +398,13 @@ def plot(figures: dict[str, dict[str, Any]], out: Path) -> list[Path]:
         axes[1].set_title("status queries per edit")
         fig.tight_layout()
         written.append(_save(fig, out / "detection.png"))
+    if "worker_slots" in figures:
+        rows = figures["worker_slots"]["medians"]
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.barh([r["mode"] for r in rows], [r["slot_s_per_edit"] for r in rows])
+        ax.set_title(f"worker-slot seconds per {figures['worker_slots']['task_seconds']:g} s edit")
+        fig.tight_layout()
+        written.append(_save(fig, out / "worker_slots.png"))
     return written
 
 

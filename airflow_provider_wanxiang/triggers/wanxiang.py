@@ -21,7 +21,7 @@ import asyncio
 import dataclasses
 import sys
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -52,21 +52,6 @@ _SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
 _LAST_QUERY_SECONDS = 5.0
 #: Bound of on_kill()'s own work (state check + cancel), below Airflow's ``[triggerer] on_kill_timeout``.
 _ON_KILL_SECONDS = 20.0
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(query: Coroutine[Any, Any, Task], seconds: float) -> Task:
-        """``await query``, cut after ``seconds`` (``TimeoutError``).
-
-        ``asyncio.timeout`` rather than ``asyncio.wait_for``: on 3.11 ``wait_for`` wraps every query in a
-        task of its own, which a triggerer polling thousands of waits pays on every poll.
-        """
-        async with asyncio.timeout(seconds):
-            return await query
-
-else:  # pragma: no cover - Python 3.10 has no asyncio.timeout
-    _within = asyncio.wait_for
 
 
 class WanxiangTaskTrigger(BaseTrigger):
@@ -177,7 +162,12 @@ class WanxiangTaskTrigger(BaseTrigger):
         """
         bound = max(self.end_time - time.time(), _LAST_QUERY_SECONDS)
         try:
-            return await _within(pool.get_task(self.wanxiang_task_id), bound)
+            if sys.version_info >= (3, 11):
+                # Not asyncio.wait_for: on 3.11 it wraps every query in a task of its own, which a
+                # triggerer polling thousands of waits would pay on every poll.
+                async with asyncio.timeout(bound):
+                    return await pool.get_task(self.wanxiang_task_id)
+            return await asyncio.wait_for(pool.get_task(self.wanxiang_task_id), bound)  # pragma: no cover
         except asyncio.TimeoutError:
             return DeadlineExceededError(
                 f"GET /tasks/{self.wanxiang_task_id}: no complete answer before the wait's deadline"
