@@ -157,6 +157,10 @@ class SlotSampler:
                 self._observe(pid, "<gone>", now)
             time.sleep(self.period)
 
+    def busy(self) -> bool:
+        """Whether a worker is running a workload right now."""
+        return bool(self._busy)
+
     def _observe(self, pid: int, workload: str, now: float) -> None:
         busy = self._busy.get(pid)
         if busy is not None and busy[0] != workload:
@@ -181,7 +185,12 @@ def _run_dag(stack: Any, sampler: SlotSampler, dag_id: str, edits: int) -> dict[
     state = stack.wait_for_run_end(dag_id, run_id, timeout=600)
     if state != "success":
         raise RuntimeError(f"{dag_id} run {run_id} ended {state}:\n{stack.diagnostics()}")
-    time.sleep(3 * sampler.period + 0.5)  # the workers' last spells end after the run's state is written
+    # A worker is still busy for a moment after its task reported success (the supervisor finishes): wait
+    # until every worker is idle again, so the last spells are whole.
+    deadline = time.monotonic() + 120
+    while sampler.busy() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(3 * sampler.period)
     # Runs go one at a time and nothing else runs on the deployment, so every busy spell that began after
     # the trigger belongs to this run (a task instance's id changes between its submit and resume
     # workloads, so the titles cannot be matched to task ids).
