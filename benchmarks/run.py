@@ -32,7 +32,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
         ["--n", "20", "--repeats", "1", "--poll-interval", "1", "--window", "2"],
     ),
     ("detection_latency.py", [], ["--edits", "50", "--repeats", "1"]),
-    ("worker_slots.py", [], ["--edits", "1", "--task-seconds", "2", "--repeats", "1"]),
+    ("worker_slots.py", [], ["--edits", "1", "--task-seconds", "2", "--repeats", "1", "--warmup", "0"]),
     (
         "copy_memory.py",
         [],
