@@ -53,7 +53,7 @@ class Log(Protocol):
     def warning(self, msg: Any, /, *args: Any, exc_info: Any = ...) -> Any: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class PollSchedule:
     """Per-wait state: the task, the absolute deadline and the count of consecutive transient errors."""
 

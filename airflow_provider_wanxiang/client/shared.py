@@ -29,11 +29,9 @@ No Airflow here: the trigger (and a future batch trigger, or a benchmark) is the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
 
 import aiohttp
 
@@ -163,27 +161,42 @@ def open_pools() -> dict[ClientConfig, SharedPool]:
     return dict(_registries.get(asyncio.get_running_loop(), {}))
 
 
-@contextlib.asynccontextmanager
-async def shared_pool(config: ClientConfig) -> AsyncIterator[SharedPool]:
+class shared_pool:  # lower case: it reads as a function, ``async with shared_pool(config) as pool``
     """Join the pool of ``config`` in the running loop (creating it if needed) for the body of the block.
 
     Leaving the block releases it; the last waiter to leave closes the session. The close is shielded, so a
     wait canceled again while leaving (Airflow cancels a killed trigger repeatedly) still closes it.
+
+    A small class rather than a ``contextlib.asynccontextmanager``: every wait holds its membership for its
+    whole life, and a generator-based context manager would keep a suspended generator frame per wait.
     """
-    loop = asyncio.get_running_loop()
-    pools = _registries.setdefault(loop, {})
-    pool = pools.get(config)
-    if pool is None:
-        pool = pools[config] = SharedPool(config)
-        pool._start_summary()
-    pool.waiters += 1
-    try:
-        yield pool
-    finally:
+
+    __slots__ = ("_config", "_pool")
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._pool: SharedPool | None = None
+
+    async def __aenter__(self) -> SharedPool:
+        pools = _registries.setdefault(asyncio.get_running_loop(), {})
+        pool = pools.get(self._config)
+        if pool is None:
+            pool = pools[self._config] = SharedPool(self._config)
+            pool._start_summary()
+        pool.waiters += 1
+        self._pool = pool
+        return pool
+
+    async def __aexit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
         pool.waiters -= 1
         if pool.waiters == 0:
-            if pools.get(config) is pool:
-                del pools[config]
+            loop = asyncio.get_running_loop()
+            pools = _registries.get(loop, {})
+            if pools.get(self._config) is pool:
+                del pools[self._config]
             if not pools:
                 _registries.pop(loop, None)
             await asyncio.shield(pool.aclose())
