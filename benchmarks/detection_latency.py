@@ -5,8 +5,8 @@ A simulation in VIRTUAL time (real minutes are too long to run here), driving th
 - ``ours``: :class:`airflow_provider_wanxiang.polling.PollSchedule` (``first_delay`` then ``step`` on each
   answer, jitter included) with the trigger's default ``poll_interval`` stretched, as in the triggerer, to
   the wait's fair share of the connection's default ``query_budget`` (``waits / budget`` seconds) while
-  each wait GETs its own task, or to the pace of the pool's list rounds from ``BATCH_MIN_WAITS`` waits on
-  (see :func:`simulate_ours`);
+  each wait GETs its own task; from ``BATCH_MIN_WAITS`` waits on, the pool's list rounds answer them (see
+  :func:`simulate_ours`);
 - ``sdk``: the dashscope SDK's own ``BaseAsyncApi.wait`` loop (what ``ImageSynthesis.wait``/``call`` run:
   1, 1, 2, 2, 2, 4, 4, 4, 5, 5, ... s) with its clock and ``_get`` replaced by the virtual ones;
 - ``fixed10``: a query every 10 s.
@@ -53,7 +53,8 @@ def simulate_ours(duration: float, concurrency: int) -> tuple[float, float]:
     fair share of the default budget. From there on the pool answers the waits with list rounds: every
     round lists one PENDING page and ``concurrency / LIST_PAGE_SIZE`` RUNNING pages (all waits' tasks in
     flight, nothing else on the account), rounds are ``max(MIN_ROUND_SECONDS, pages / (budget x
-    LIST_BUDGET_SHARE))`` apart, a wait's ask is answered at the next round, the first round that no longer
+    LIST_BUDGET_SHARE))`` apart, a wait asks at the trigger's own interval (nothing to stretch: an ask
+    costs no query) and is answered at the next round, the first round that no longer
     lists the task sends the wait's own GET, and each wait carries its share of the list pages sent while
     it waited (``pages / round seconds x its wait / concurrency``).
     """
@@ -71,7 +72,7 @@ def simulate_ours(duration: float, concurrency: int) -> tuple[float, float]:
         "bench",
         DEFAULT_TRIGGER_POLL_INTERVAL,
         end_time=1e9,
-        fair_interval=(lambda: round_s) if batching else (lambda: concurrency / DEFAULT_QUERY_BUDGET),
+        fair_interval=(lambda: 0.0) if batching else (lambda: concurrency / DEFAULT_QUERY_BUDGET),
     )
     phase = random.uniform(0, round_s)
     now, queries = 0.0, 1.0  # the worker's query right after the create

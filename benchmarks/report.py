@@ -184,7 +184,7 @@ def detection_section(fig: dict[str, Any]) -> str:
         f"Command: `{fig['command']}`\n\n"
         "**A simulation in virtual time**, not a timed run: it drives the real `PollSchedule` "
         "(`first_delay`, then `step` on each answer, the trigger's default `poll_interval` stretched to "
-        "the wait's fair share of the default `query_budget`, or, from 16 waits, to the pace of the "
+        "the wait's fair share of the default `query_budget`, or, from 16 waits, answered by the "
         "pool's list rounds: one PENDING page and `waits / 100` RUNNING pages per round, rounds paced to "
         "half the budget, one GET per finished edit, each wait carrying its share of the pages) and the "
         "dashscope SDK's own "

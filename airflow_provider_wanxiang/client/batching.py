@@ -103,7 +103,7 @@ class TaskLister:
         return self._clock() >= self._disabled_until
 
     def round_seconds(self) -> float:
-        """Seconds between two rounds now: what a wait's interval should be to be answered every round."""
+        """Seconds between the starts of two rounds now: the last round's pages over half the budget."""
         return self._round_seconds
 
     async def status_of(self, task_id: str) -> Task | None:
@@ -159,7 +159,7 @@ class TaskLister:
         listed: dict[str, Task] = {}
         try:
             for status in _LISTED:
-                await self._list_all(status, self._window_start(asks), listed)
+                await self._list_all(status, self._window_start(asks), asks, listed)
         except Exception as err:  # any failure must hand the waits back, never strand them
             # A WanxiangError (throttled, 5xx, malformed page) is the expected case; anything else still
             # must not leave the round's waits waiting for an answer that never comes.
@@ -194,7 +194,15 @@ class TaskLister:
             if done % ANSWER_CHUNK == 0:
                 await asyncio.sleep(0)
 
-    async def _list_all(self, status: TaskStatus, start: datetime | None, listed: dict[str, Task]) -> None:
+    async def _list_all(
+        self,
+        status: TaskStatus,
+        start: datetime | None,
+        asks: dict[str, list[asyncio.Future[Task | None]]],
+        listed: dict[str, Task],
+    ) -> None:
+        """Read every page of ``status``, keeping the rows of the asking tasks only (the account may list
+        many more, e.g. tasks other processes wait on)."""
         page_no = 1
         while True:
             await self._before_query()
@@ -204,7 +212,7 @@ class TaskLister:
             )
             for row in page.items:
                 # Only a documented status equal to the filter counts; anything else is fetched.
-                if row.status is status and row.reported_status is None:
+                if row.task_id in asks and row.status is status and row.reported_status is None:
                     listed[row.task_id] = Task(task_id=row.task_id, status=status, request_id=page.request_id)
                     if row.created_time is not None:
                         self._created[row.task_id] = row.created_time

@@ -119,10 +119,13 @@ class SharedPool:
     def fair_interval(self) -> float:
         """Seconds between two queries of one wait for all waits of this pool to fit in the budget.
 
-        GETs: ``waits / budget``. List rounds: the round's pace (one answer per round is all a wait can get).
+        GETs: ``waits / budget``. List rounds: nothing to stretch (0): an ask costs no query of its own, the
+        rounds pace themselves, and a wait that asks again at its own interval after an answer is in time
+        for the next round (asking only once per round length would often just miss it, and wait a second
+        round).
         """
         if self.batching():
-            return self.lister.round_seconds()
+            return 0.0
         return self.waiters / self.config.query_budget
 
     def _start_summary(self) -> None:

@@ -101,6 +101,8 @@ async def test_one_round_answers_every_wait_from_all_pages_and_leaves_the_rest_t
     ]
     assert len(budget_taken) == 4
     assert task_lister.rounds == 1
+    # Only the asking tasks' creation times are kept (for the window): the other 247 rows are not.
+    assert set(task_lister._created) == {"r0", "r125", "r249", "p0"}
 
 
 async def test_the_next_round_lists_from_just_before_the_oldest_asking_task(
