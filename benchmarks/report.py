@@ -269,10 +269,11 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
                 f"p99 {top['lag_p99_ms']:.0f} ms, max {top['lag_max_ms']:.0f} ms",
                 top["lag_p99_ms"] <= 20 and top["lag_max_ms"] <= 100,
                 "A round answers thousands of waits; they are woken 100 per loop turn, and each turn also "
-                "parses a 100-row page. On this shared 2-core machine (load above the core count during "
-                "the run) the process is also descheduled, which the lag probe cannot tell from its own "
-                "loop's work; compare with the floor's lag in the same run. Would move it: smaller wake-up "
-                "chunks, or spreading a round's answers over the round.",
+                "parses a 100-row page; p99 is within the goal, the max is one stall per run. This 2-core "
+                "machine is shared with other jobs, so the process is also descheduled, which the lag "
+                "probe cannot tell from its own loop's work (compare the floor's max in the same run). "
+                "Would move it: smaller wake-up chunks, or spreading a round's answers over the round; "
+                "a profile of the stall (GC of the waits' objects or the machine) before either.",
             )
     # The waiting-cost run lifts the query budget (every waiter at the same demand, so cost per poll
     # compares); that the budget holds is counted at the emulator in
@@ -325,13 +326,14 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
             f"{deferrable['share_of_60s_edit']:.1%} of 60 s "
             f"(measured on {slots['task_seconds']:g} s edits; the slot time does not grow with the edit)",
             deferrable["share_of_60s_edit"] <= 0.02,
-            "Almost all of it is Airflow's own per-workload work, paid twice by a deferred edit: forking "
-            "the task process, loading the DAG file and its imports, the Execution API calls (start, "
-            "defer or succeed) and the supervisor's wrap-up, on a shared machine. The operator's own "
-            "part (validating and encoding the images, the create, one status check; the resume reads "
-            "the trigger's event) is a small part of it. Would move it: a lighter DAG file, a "
-            "deployment whose workers are not starved for CPU; for the ratio, longer edits (the cost "
-            "is fixed, so a 120 s edit halves it).",
+            "A deferred edit pays Airflow's per-workload work twice (submit, resume): forking the task "
+            "process, loading the DAG file and its imports, the Execution API calls and the "
+            "supervisor's wrap-up, plus the operator's own work (checking and encoding the images, the "
+            "create, one status check). Here 4 edits start their task processes at once on 2 shared "
+            "cores, so each start waits for CPU (the repeats spread widely, see the section). This run "
+            "does not split Airflow's share from the operator's. Would move it: measuring that split "
+            "first (task-log timestamps); then a lighter DAG file and imports, skipping the status check "
+            "before deferring; for the ratio, longer edits (a fixed cost: a 120 s edit halves it).",
         )
     return (
         "## Goals of issue 10 against this run\n\n"
@@ -346,10 +348,14 @@ def worker_slots_section(fig: dict[str, Any]) -> str:
         "deferrable": "WanxiangSubmitOperator (deferrable, wait_for_completion)",
         "blocking": "PythonOperator + dashscope ImageSynthesis.call",
     }
+    spread = {
+        mode: [r["slot_s_per_edit"] for r in fig.get("runs", []) if r["mode"] == mode] for mode in names
+    }
     rows = [
         [
             names[r["mode"]],
-            f"{r['slot_s_per_edit']:.2f}",
+            f"{r['slot_s_per_edit']:.2f}"
+            + (f" ({min(spread[r['mode']]):.1f}-{max(spread[r['mode']]):.1f})" if spread[r["mode"]] else ""),
             f"{r['workloads_per_edit']:.0f}",
             f"{r['fixed_overhead_s']:.2f}",
             f"{r['share_of_remote']:.1%}",
@@ -360,7 +366,7 @@ def worker_slots_section(fig: dict[str, Any]) -> str:
     table = _table(
         [
             "task",
-            f"worker-slot s / edit ({fig['task_seconds']:g} s edits)",
+            f"worker-slot s / edit, {fig['task_seconds']:g} s edits (min-max of repeats)",
             "workloads / edit",
             "fixed overhead s",
             f"of the {fig['task_seconds']:g} s edit",
@@ -384,7 +390,9 @@ def worker_slots_section(fig: dict[str, Any]) -> str:
         "plus the SDK's detection latency, so its share of a 60 s edit is `(60 s + its overhead) / 60 s`. "
         "A deployment whose executor starts a fresh interpreter or container per workload (Celery with "
         "a spawn start method, Kubernetes) pays that start twice for a deferred task and once for a "
-        f"blocking one. Medians of {fig['medians'][0]['repeats']} repeats.\n\n"
+        "blocking one. The edits of a run start at once, on a machine shared with other jobs: the spread "
+        "between repeats is mostly waiting for CPU. "
+        f"Medians of {fig['medians'][0]['repeats']} repeats after one uncounted warm-up run per task.\n\n"
         f"{table}\n\n![worker-slot seconds](plots/worker_slots.png)\n"
     )
 
@@ -491,7 +499,10 @@ def write(
         "(every figure below comes from this one run; raw figures in `results.json`).",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu_model']}; Linux {m['kernel']}; "
-        f"load average at start {m['load_average_at_start']}.",
+        f"load average at start {m['load_average_at_start']}. The machine may be shared with other jobs "
+        "while the benchmarks run: ratios compare waiters and methods measured in the same run, "
+        "interleaved, so a noisy neighbour hurts each alike, but absolute figures (and event-loop lag "
+        "maxima, worker-slot seconds) move with the load.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",
