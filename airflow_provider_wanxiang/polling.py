@@ -53,7 +53,7 @@ class Log(Protocol):
     def warning(self, msg: Any, /, *args: Any, exc_info: Any = ...) -> Any: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class PollSchedule:
     """Per-wait state: the task, the absolute deadline and the count of consecutive transient errors."""
 
@@ -138,18 +138,27 @@ class PollSchedule:
         someone else (a sensor in poke mode sleeps its ``poke_interval``), so no delay is announced.
         """
         decision = self.step(result, now)
-        after = ""
-        if paced and not isinstance(decision, TaskOutcome):
-            after = (
-                f"; {'retrying' if isinstance(result, WanxiangError) else 'next check'} in {decision:.1f} s"
-            )
+        # The delay goes in as a logging argument, not a formatted string: the same status again is
+        # logged at DEBUG, which a triggerer usually drops, so nothing is formatted per poll for it.
+        announce = paced and not isinstance(decision, TaskOutcome)
         if isinstance(result, WanxiangError):
-            log.warning("Polling Wanxiang task %s failed (%s)%s", self.wanxiang_task_id, result, after)
+            if announce:
+                log.warning(
+                    "Polling Wanxiang task %s failed (%s); retrying in %.1f s",
+                    self.wanxiang_task_id,
+                    result,
+                    decision,
+                )
+            else:
+                log.warning("Polling Wanxiang task %s failed (%s)", self.wanxiang_task_id, result)
         else:
             status = result.status.value
             emit = log.debug if status == self.last_status else log.info
             self.last_status = status
-            emit("Wanxiang task %s is %s%s", self.wanxiang_task_id, status, after)
+            if announce:
+                emit("Wanxiang task %s is %s; next check in %.1f s", self.wanxiang_task_id, status, decision)
+            else:
+                emit("Wanxiang task %s is %s", self.wanxiang_task_id, status)
         return decision
 
     def _why_given_up(self, error: WanxiangError) -> str:

@@ -4,7 +4,9 @@ A simulation in VIRTUAL time (real minutes are too long to run here), driving th
 
 - ``ours``: :class:`airflow_provider_wanxiang.polling.PollSchedule` (``first_delay`` then ``step`` on each
   answer, jitter included) with the trigger's default ``poll_interval`` stretched, as in the triggerer, to
-  the wait's fair share of the connection's default ``query_budget`` (``waits / budget`` seconds);
+  the wait's fair share of the connection's default ``query_budget`` (``waits / budget`` seconds) while
+  each wait GETs its own task; from ``BATCH_MIN_WAITS`` waits on, the pool's list rounds answer them (see
+  :func:`simulate_ours`);
 - ``sdk``: the dashscope SDK's own ``BaseAsyncApi.wait`` loop (what ``ImageSynthesis.wait``/``call`` run:
   1, 1, 2, 2, 2, 4, 4, 4, 5, 5, ... s) with its clock and ``_get`` replaced by the virtual ones;
 - ``fixed10``: a query every 10 s.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import math
 import random
 import sys
 import types
@@ -43,25 +46,46 @@ ACCOUNT_QPS = 20.0
 SCHEDULES = ("ours", "sdk", "fixed10")
 
 
-def simulate_ours(duration: float, concurrency: int) -> tuple[float, int]:
-    """(detection time, queries) of one of ``concurrency`` waits under the real PollSchedule."""
+def simulate_ours(duration: float, concurrency: int) -> tuple[float, float]:
+    """(detection time, queries) of one of ``concurrency`` waits under the real PollSchedule.
+
+    Below ``BATCH_MIN_WAITS`` each wait GETs its task, at the trigger's default interval stretched to its
+    fair share of the default budget. From there on the pool answers the waits with list rounds: every
+    round lists one PENDING page and ``concurrency / LIST_PAGE_SIZE`` RUNNING pages (all waits' tasks in
+    flight, nothing else on the account), rounds are ``max(MIN_ROUND_SECONDS, pages / (budget x
+    LIST_BUDGET_SHARE))`` apart, a wait asks at the trigger's own interval (nothing to stretch: an ask
+    costs no query) and is answered at the next round, the first round that no longer
+    lists the task sends the wait's own GET, and each wait carries its share of the list pages sent while
+    it waited (``pages / round seconds x its wait / concurrency``).
+    """
     from airflow_provider_wanxiang.client import Task, TaskStatus
+    from airflow_provider_wanxiang.client.batching import LIST_BUDGET_SHARE, LIST_PAGE_SIZE, MIN_ROUND_SECONDS
     from airflow_provider_wanxiang.client.config import DEFAULT_QUERY_BUDGET
+    from airflow_provider_wanxiang.client.shared import BATCH_MIN_WAITS
     from airflow_provider_wanxiang.outcomes import TaskOutcome
     from airflow_provider_wanxiang.polling import DEFAULT_TRIGGER_POLL_INTERVAL, PollSchedule
 
+    batching = concurrency >= BATCH_MIN_WAITS
+    pages = 1 + max(1, math.ceil(concurrency / LIST_PAGE_SIZE))
+    round_s = max(MIN_ROUND_SECONDS, pages / (DEFAULT_QUERY_BUDGET * LIST_BUDGET_SHARE))
     schedule = PollSchedule(
         "bench",
         DEFAULT_TRIGGER_POLL_INTERVAL,
         end_time=1e9,
-        fair_interval=lambda: concurrency / DEFAULT_QUERY_BUDGET,
+        fair_interval=(lambda: 0.0) if batching else (lambda: concurrency / DEFAULT_QUERY_BUDGET),
     )
-    now, queries = 0.0, 1  # the worker's query right after the create
+    phase = random.uniform(0, round_s)
+    now, queries = 0.0, 1.0  # the worker's query right after the create
     if duration <= now:
         return now, queries
     now += schedule.first_delay(now)
     while True:
-        queries += 1
+        if batching:
+            now = phase + math.ceil((now - phase) / round_s) * round_s  # answered by the next round
+            if now >= duration:
+                return now, queries + 1 + pages / round_s * now / concurrency
+        else:
+            queries += 1
         status = TaskStatus.SUCCEEDED if now >= duration else TaskStatus.RUNNING
         decision = schedule.step(Task(task_id="bench", status=status), now)
         if isinstance(decision, TaskOutcome):
@@ -93,7 +117,7 @@ def _sdk_in_virtual_time(clock: _VirtualClock) -> Iterator[None]:
         base_api.time = real
 
 
-def simulate_sdk(duration: float, concurrency: int) -> tuple[float, int]:
+def simulate_sdk(duration: float, concurrency: int) -> tuple[float, float]:
     """(detection time, queries) of one wait under the SDK's own ``wait`` loop, in virtual time."""
     from dashscope.api_entities.dashscope_response import DashScopeAPIResponse
     from dashscope.client.base_api import BaseAsyncApi
@@ -117,7 +141,7 @@ def simulate_sdk(duration: float, concurrency: int) -> tuple[float, int]:
     return clock.now, queries[0]
 
 
-def simulate_fixed(duration: float, concurrency: int, interval: float = 10.0) -> tuple[float, int]:
+def simulate_fixed(duration: float, concurrency: int, interval: float = 10.0) -> tuple[float, float]:
     now, queries = 0.0, 1
     while now < duration:
         now += interval
@@ -125,7 +149,7 @@ def simulate_fixed(duration: float, concurrency: int, interval: float = 10.0) ->
     return now, queries
 
 
-SIMULATORS: dict[str, Callable[[float, int], tuple[float, int]]] = {
+SIMULATORS: dict[str, Callable[[float, int], tuple[float, float]]] = {
     "ours": simulate_ours,
     "sdk": simulate_sdk,
     "fixed10": simulate_fixed,

@@ -94,6 +94,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             _ratio(r.get("rss_kib_per_wait_vs_floor")),
             f"{r['sockets_held']:.0f}",
             f"{r['lag_p50_ms']:.1f} / {r['lag_p99_ms']:.1f} / {r['lag_max_ms']:.0f}",
+            f"{r.get('polls_per_s', r['queries_per_s']):.1f}",
             f"{r['queries_per_s']:.1f} ({r['queries_per_s'] / fig['account_qps']:.1f}x)",
         ]
         for r in fig["medians"]
@@ -108,6 +109,7 @@ def waiting_section(fig: dict[str, Any]) -> str:
             "vs floor",
             "sockets held (peak)",
             "loop lag p50 / p99 / max ms",
+            "polls/s",
             f"queries/s (x the {fig['account_qps']:.0f} QPS limit)",
         ],
         rows,
@@ -117,7 +119,12 @@ def waiting_section(fig: dict[str, Any]) -> str:
         f"Command: `{fig['command']}`\n\n"
         f"Each waiter polls every {fig['poll_interval_s']:g} s; figures measured over {fig['window_s']:g} s "
         "after a warm-up of 1.5 intervals, in a fresh process per run, the emulator in its own process "
-        "(its query limit off, so queries/s is each waiter's demand). "
+        "(its query limit off, so queries/s is each waiter's demand). A poll is one wait learning its "
+        "task's status: one request for the other waiters; for ours, one status answer of its pool, which "
+        "with 16 or more waits comes from a round of list pages (up to 100 tasks per query, the rounds "
+        "paced to half the connection's default budget of 10 q/s) or, for a task the list no longer shows, "
+        "the wait's own GET, so its queries/s stays within the budget whatever N is while polls/s follows "
+        "the waits (its window holds whole rounds). Each N has its own account holding just its N tasks. "
         f"Medians of {fig['medians'][0]['repeats']} repeats; ratios against the floor of the same run. "
         "`HttpSensorTrigger` cannot wait on this API (the "
         "task URL answers 200 whatever the status; it fires on the first non-404): it polls a URL answering "
@@ -177,14 +184,21 @@ def detection_section(fig: dict[str, Any]) -> str:
         f"Command: `{fig['command']}`\n\n"
         "**A simulation in virtual time**, not a timed run: it drives the real `PollSchedule` "
         "(`first_delay`, then `step` on each answer, the trigger's default `poll_interval` stretched to "
-        "the wait's fair share of the default `query_budget`) and the dashscope SDK's own "
+        "the wait's fair share of the default `query_budget`, or, from 16 waits, answered by the "
+        "pool's list rounds: one PENDING page and `waits / 100` RUNNING pages per round, rounds paced to "
+        "half the budget, one GET per finished edit, each wait carrying its share of the pages) and the "
+        "dashscope SDK's own "
         "`wait()` loop (its clock and `_get` swapped for virtual ones), against a query every 10 s, on "
         f"{fig['edits']:,} edit durations drawn as the emulator draws them (lognormal around "
         "`EmulatorConfig.task_seconds`). Every waiter also counts the query made right after the create. "
         "The SDK's and the fixed schedule's latency and queries per edit do not depend on concurrency; "
         "ours do (the budget is shared), and the account's load depends on it for all "
         "(concurrent waits x queries per edit / mean wait); the effect of the 20 QPS limit's 429s on "
-        f"latency is not modelled. Medians of {fig['medians'][0]['repeats']} seeds.\n\n"
+        "latency is not modelled, nor, for ours, the bucket holding that demand to the budget: 1,000 "
+        "concurrent edits of this distribution finish ~20 times a second, and each needs its GET, more "
+        "than the default budget of 10 q/s, so there the GETs would queue and latency grow (the real "
+        "service runs 5 edits at once per account, finishing ~0.1 a second). "
+        f"Medians of {fig['medians'][0]['repeats']} seeds.\n\n"
         f"{table}\n\n![detection latency](plots/detection.png)\n"
     )
 
@@ -197,8 +211,15 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
     """Issue 10's goals against this run's figures: reported, not asserted anywhere."""
     rows: list[list[str]] = []
 
-    def goal(text: str, measured: str, met: bool | None) -> None:
-        rows.append([text, measured, "n/a" if met is None else ("yes" if met else "**no**")])
+    def goal(text: str, measured: str, met: bool | None, why: str = "") -> None:
+        rows.append(
+            [
+                text,
+                measured,
+                "n/a" if met is None else ("yes" if met else "**no**"),
+                why if met is False else "",
+            ]
+        )
 
     waiting = figures.get("waiting_cost", {}).get("medians", [])
     if waiting:
@@ -208,14 +229,33 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
             "CPU per poll ≤ 1.2x the floor",
             ", ".join(f"{v:.2f}x at {n:,}" for n, v in cpu),
             all(v <= 1.2 for _, v in cpu),
+            "Per poll a wait still runs its own step (`PollSchedule.step` with jitter, the DEBUG log call, "
+            "the timeout context, a wake-up of its coroutine chain) on top of its share of a list page; "
+            "at small N the round's fixed pages are shared by few waits. Would move it: a pool that keeps "
+            "only (task id, deadline, state) per wait and wakes a trigger only when its wait ends.",
         )
         ours, sensor = _pick(waiting, n=1000, mode="ours"), _pick(waiting, n=1000, mode="http_sensor")
         if ours and sensor:
             less = sensor["cpu_ms_per_poll"] / ours["cpu_ms_per_poll"]
-            goal("≥ 3x less CPU per poll than HttpSensorTrigger at 1,000", f"{less:.2f}x less", less >= 3)
+            goal(
+                "≥ 3x less CPU per poll than HttpSensorTrigger at 1,000",
+                f"{less:.2f}x less",
+                less >= 3,
+                "See the CPU row above; HttpSensorTrigger's cost is mostly its TCP connection per poll.",
+            )
         rss = [(n, r["rss_kib_per_wait"]) for n in ns if (r := _pick(waiting, n=n, mode="ours"))]
         shown = ", ".join(f"{v:.1f} at {n:,}" for n, v in rss)
-        goal("≤ 10 KiB RSS per wait", shown, all(v <= 10 for _, v in rss))
+        goal(
+            "≤ 10 KiB RSS per wait",
+            shown,
+            all(v <= 10 for _, v in rss),
+            "What each wait holds: an asyncio task, the trigger (Airflow's BaseTrigger attributes plus "
+            "its kwargs), its coroutine chain (run → wait → sleep) and PollSchedule; the hand-written "
+            "floor (a coroutine and a task per wait) is itself close to 10 KiB. RSS also moves with the "
+            "allocator's arenas, so ±1 KiB between runs is noise. Would move it: waits without a "
+            "coroutine of their own (a pool-side schedule), which Airflow's one-coroutine-per-trigger "
+            "model does not allow for the trigger itself.",
+        )
         held = [(n, r["sockets_held"]) for n in ns if (r := _pick(waiting, n=n, mode="ours"))]
         goal(
             "sockets held O(1) per connection, not O(N)",
@@ -228,14 +268,23 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
                 f"loop lag p99 ≤ 20 ms, max ≤ 100 ms at {max(ns):,}",
                 f"p99 {top['lag_p99_ms']:.0f} ms, max {top['lag_max_ms']:.0f} ms",
                 top["lag_p99_ms"] <= 20 and top["lag_max_ms"] <= 100,
+                "A round answers thousands of waits; they are woken 100 per loop turn, and each turn also "
+                "parses a 100-row page; p99 is within the goal, the max is one stall per run. This 2-core "
+                "machine is shared with other jobs, so the process is also descheduled, which the lag "
+                "probe cannot tell from its own loop's work (compare the floor's max in the same run). "
+                "Would move it: smaller wake-up chunks, or spreading a round's answers over the round; "
+                "a profile of the stall (GC of the waits' objects or the machine) before either.",
             )
     # The waiting-cost run lifts the query budget (every waiter at the same demand, so cost per poll
     # compares); that the budget holds is counted at the emulator in
     # tests/integration/airflow/test_trigger_pool.py, not timed here.
+    top_ours = _pick(waiting, n=max(r["n"] for r in waiting), mode="ours") if waiting else None
     goal(
         "never above the query budget (default 10 q/s per connection and triggerer)",
-        "counted by tests/integration/airflow/test_trigger_pool.py (1,000 waits, queries at the emulator)",
-        None,
+        (f"{top_ours['queries_per_s']:.1f} q/s at {top_ours['n']:,} waits here; " if top_ours else "")
+        + "counted at the emulator by tests/integration/airflow/test_trigger_batching.py and "
+        "test_trigger_pool.py (1,000 waits)",
+        None if top_ours is None else top_ours["queries_per_s"] <= 10,
     )
     detection = figures.get("detection_latency", {}).get("medians", [])
     ours_rows = [r for r in detection if r["schedule"] == "ours"]
@@ -247,9 +296,14 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
         many = max(ours_rows, key=lambda r: r["concurrency"])
         goal(
             f"≤ 2 queries per finished edit at {many['concurrency']:,} waits (within the budget)",
-            f"{many['queries_per_edit']:.1f}, mean latency {many['latency_mean_s']:.0f} s "
-            f"({many['account_qps']:.1f} q/s incl. the worker's query after each create)",
+            f"{many['queries_per_edit']:.1f} incl. the worker's query after each create "
+            f"({many['queries_per_edit'] - 1:.1f} by the triggerer), mean latency "
+            f"{many['latency_mean_s']:.1f} s; demand {many['account_qps']:.1f} q/s (see below)",
             many["queries_per_edit"] <= 2,
+            "Each edit costs the worker's status check right after the create (1 query), its own GET when "
+            "the list no longer shows it (1) and its share of the list pages. Would move it: deferring "
+            "straight after the create (its answer already says PENDING) instead of checking once more, "
+            "which saves one query per edit.",
         )
     copies = [r for r in figures.get("copy_memory", {}).get("medians", []) if r["mode"] == "stream"]
     to_s3 = [r for r in copies if r["dest"] == "s3"]
@@ -258,16 +312,88 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
             "copy ≥ 80 % of boto3's throughput",
             ", ".join(f"{r['throughput_vs_boto3']:.0%} ({r['source']})" for r in to_s3),
             all(r["throughput_vs_boto3"] >= 0.8 for r in to_s3),
+            "Not changed by the waiting work; see the copy section (stream vs boto3 on the same bytes).",
         )
     if copies:
         peak = max(r["rss_growth_mib"] for r in copies)
         goal("copy peak RSS growth ≤ 64 MiB", f"{peak:.1f} MiB at most", peak <= 64)
-    goal("worker-slot time ≤ 2 % of a 60 s edit", "not measured by these benchmarks yet", None)
+    slots = figures.get("worker_slots", {})
+    deferrable = _pick(slots.get("medians", []), mode="deferrable")
+    if deferrable:
+        goal(
+            "worker-slot time ≤ 2 % of a 60 s edit, Airflow start-up included",
+            f"{deferrable['fixed_overhead_s']:.2f} s per edit = "
+            f"{deferrable['share_of_60s_edit']:.1%} of 60 s "
+            f"(measured on {slots['task_seconds']:g} s edits; the slot time does not grow with the edit)",
+            deferrable["share_of_60s_edit"] <= 0.02,
+            "A deferred edit pays Airflow's per-workload work twice (submit, resume): forking the task "
+            "process, loading the DAG file and its imports, the Execution API calls and the "
+            "supervisor's wrap-up, plus the operator's own work (checking and encoding the images, the "
+            "create, one status check). Here 4 edits start their task processes at once on 2 shared "
+            "cores, so each start waits for CPU (the repeats spread widely, see the section). This run "
+            "does not split Airflow's share from the operator's. Would move it: measuring that split "
+            "first (task-log timestamps); then a lighter DAG file and imports, skipping the status check "
+            "before deferring; for the ratio, longer edits (a fixed cost: a 120 s edit halves it).",
+        )
     return (
         "## Goals of issue 10 against this run\n\n"
         "Reported, never asserted; a goal missed here is a finding about the code measured.\n\n"
-        + _table(["goal", "measured", "met"], rows)
+        + _table(["goal", "measured", "met", "if missed: what limits it, what would move it"], rows)
         + "\n"
+    )
+
+
+def worker_slots_section(fig: dict[str, Any]) -> str:
+    names = {
+        "deferrable": "WanxiangSubmitOperator (deferrable, wait_for_completion)",
+        "blocking": "PythonOperator + dashscope ImageSynthesis.call",
+    }
+    spread = {
+        mode: [r["slot_s_per_edit"] for r in fig.get("runs", []) if r["mode"] == mode] for mode in names
+    }
+    rows = [
+        [
+            names[r["mode"]],
+            f"{r['slot_s_per_edit']:.2f}"
+            + (f" ({min(spread[r['mode']]):.1f}-{max(spread[r['mode']]):.1f})" if spread[r["mode"]] else ""),
+            f"{r['workloads_per_edit']:.0f}",
+            f"{r['fixed_overhead_s']:.2f}",
+            f"{r['share_of_remote']:.1%}",
+            f"{r['share_of_60s_edit']:.1%}",
+        ]
+        for r in fig["medians"]
+    ]
+    table = _table(
+        [
+            "task",
+            f"worker-slot s / edit, {fig['task_seconds']:g} s edits (min-max of repeats)",
+            "workloads / edit",
+            "fixed overhead s",
+            f"of the {fig['task_seconds']:g} s edit",
+            "of a 60 s edit",
+        ],
+        rows,
+    )
+    return (
+        "## Worker-slot seconds per edit\n\n"
+        f"Command: `{fig['command']}`\n\n"
+        "A real Airflow deployment (the end-to-end suite's stack: api-server, dag-processor, scheduler "
+        "with the LocalExecutor, triggerer; SQLite) runs DAGs of "
+        f"{fig['edits']} parallel edits of {fig['task_seconds']:g} s (emulated). A worker slot is the time "
+        "a LocalExecutor worker process is busy with a workload, read from its process title (sampled every "
+        f"{fig['sample_s'] * 1000:.0f} ms from outside): it includes forking the task process, the task "
+        "runner's start-up (loading the DAG file, the Execution API calls), the operator's work and the "
+        "state report, for the submit and again for the resume of a deferred task. Not included: the "
+        "scheduler's queueing before a worker takes the workload (no slot is held) and the triggerer's "
+        "share of its event loop while the edit runs. The deferrable path's slot time is a fixed cost, so "
+        "its share of a 60 s edit is `slot / 60 s`; the blocking path holds its slot for the whole edit "
+        "plus the SDK's detection latency, so its share of a 60 s edit is `(60 s + its overhead) / 60 s`. "
+        "A deployment whose executor starts a fresh interpreter or container per workload (Celery with "
+        "a spawn start method, Kubernetes) pays that start twice for a deferred task and once for a "
+        "blocking one. The edits of a run start at once, on a machine shared with other jobs: the spread "
+        "between repeats is mostly waiting for CPU. "
+        f"Medians of {fig['medians'][0]['repeats']} repeats after one uncounted warm-up run per task.\n\n"
+        f"{table}\n\n![worker-slot seconds](plots/worker_slots.png)\n"
     )
 
 
@@ -275,6 +401,7 @@ SECTIONS = {
     "waiting_cost": waiting_section,
     "copy_memory": copy_section,
     "detection_latency": detection_section,
+    "worker_slots": worker_slots_section,
 }
 
 
@@ -329,6 +456,13 @@ def plot(figures: dict[str, dict[str, Any]], out: Path) -> list[Path]:
         axes[1].set_title("status queries per edit")
         fig.tight_layout()
         written.append(_save(fig, out / "detection.png"))
+    if "worker_slots" in figures:
+        rows = figures["worker_slots"]["medians"]
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.barh([r["mode"] for r in rows], [r["slot_s_per_edit"] for r in rows])
+        ax.set_title(f"worker-slot seconds per {figures['worker_slots']['task_seconds']:g} s edit")
+        fig.tight_layout()
+        written.append(_save(fig, out / "worker_slots.png"))
     return written
 
 
@@ -365,7 +499,10 @@ def write(
         "(every figure below comes from this one run; raw figures in `results.json`).",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu_model']}; Linux {m['kernel']}; "
-        f"load average at start {m['load_average_at_start']}.",
+        f"load average at start {m['load_average_at_start']}. The machine may be shared with other jobs "
+        "while the benchmarks run: ratios compare waiters and methods measured in the same run, "
+        "interleaved, so a noisy neighbour hurts each alike, but absolute figures (and event-loop lag "
+        "maxima, worker-slot seconds) move with the load.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".",
         "",

@@ -32,6 +32,7 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
         ["--n", "20", "--repeats", "1", "--poll-interval", "1", "--window", "2"],
     ),
     ("detection_latency.py", [], ["--edits", "50", "--repeats", "1"]),
+    ("worker_slots.py", [], ["--edits", "1", "--task-seconds", "2", "--repeats", "1", "--warmup", "0"]),
     (
         "copy_memory.py",
         [],
@@ -84,7 +85,7 @@ def run(smoke: bool, out: Path, repeats: int | None = None) -> int:
     missing = [p for p in ("results.md", "results.json") if not (out / p).exists()]
     missing += [
         f"plots/{n}.png"
-        for n in ("waiting_cost", "copy", "detection")
+        for n in ("waiting_cost", "copy", "detection", "worker_slots")
         if not (out / f"plots/{n}.png").exists()
     ]
     if missing:

@@ -15,10 +15,11 @@ emulator in its OWN process, each wait on its own long edit (they never finish w
 
 All poll every ``--poll-interval`` seconds (ours may stretch that to keep within its query budget). After a
 warm-up of 1.5 intervals (every wait started), for ``--window`` seconds the child measures: CPU time of its
-process per poll (polls counted at the emulator), RSS growth per wait (from before the waits were created
-to the end of the window), event-loop lag
-(a 10 ms sleep's overshoot; p50/p99/max) and queries/s against the account's 20 QPS query limit (the
-emulator's limit is OFF here so the figure is what each waiter asks for, not what it is let through). The
+process per poll (a poll is one wait learning its task's status: a request at the emulator for the others,
+a status answer of our pool, from a list page or a GET, for ours), RSS growth per wait (from before the
+waits were created to the end of the window), event-loop lag (a 10 ms sleep's overshoot; p50/p99/max)
+and queries/s (requests at the emulator) against the account's 20 QPS query limit (the emulator's limit
+is OFF here so the figure is what each waiter asks for, not what it is let through). The
 orchestrating process counts the TCP connections to the emulator held during the child's life (its
 ``/proc/net/tcp``, every 0.5 s, peak): sampling inside the child would take the GIL from the loop measured.
 
@@ -66,7 +67,9 @@ TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN"}
 
 
 # -- the measured process ---------------------------------------------------------------------------------
-def _waiters(mode: str, ids: list[str], base_url: str, interval: float) -> tuple[list[Any], Any]:
+def _waiters(
+    mode: str, ids: list[str], base_url: str, interval: float, key: str = EMULATOR_KEY
+) -> tuple[list[Any], Any]:
     """Coroutines, one per wait, and the shared resource to close afterwards (the floor's session)."""
     if mode == "ours":
         from airflow_provider_wanxiang.triggers.wanxiang import WanxiangTaskTrigger
@@ -103,7 +106,7 @@ def _waiters(mode: str, ids: list[str], base_url: str, interval: float) -> tuple
         ], None
     import aiohttp
 
-    session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {EMULATOR_KEY}"})
+    session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"})
 
     async def floor(task_id: str) -> None:
         await asyncio.sleep(random.uniform(0, interval))  # spread, as a careful hand-written loop would
@@ -120,6 +123,30 @@ def _waiters(mode: str, ids: list[str], base_url: str, interval: float) -> tuple
 async def _consume(trigger: Any) -> None:
     async for _ in trigger.run():
         return
+
+
+def _checks(mode: str) -> int | None:
+    """Status answers our pool gave its waits so far (``None`` for the other waiters)."""
+    if mode != "ours":
+        return None
+    from airflow_provider_wanxiang.client.shared import open_pools
+
+    return sum(pool.checks for pool in open_pools().values())
+
+
+async def _round_end(mode: str) -> None:
+    """Return as our pool's next list round ends (at once for the other waiters, or without rounds)."""
+    if mode != "ours":
+        return
+    from airflow_provider_wanxiang.client.shared import open_pools
+
+    pools = list(open_pools().values())
+    if not pools or not pools[0].batching():
+        return
+    lister = pools[0].lister
+    rounds = lister.rounds
+    while lister.rounds == rounds:
+        await asyncio.sleep(0.02)
 
 
 def _cpu() -> float:
@@ -145,7 +172,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
 
     gc.collect()
     rss_before = rss_bytes()
-    coroutines, shared = _waiters(args.mode, ids, f"{args.url}/api/v1", args.poll_interval)
+    coroutines, shared = _waiters(args.mode, ids, f"{args.url}/api/v1", args.poll_interval, args.key)
     tasks = [asyncio.create_task(c) for c in coroutines]
     # Warm-up: every wait has started and made its first query. 1.5 intervals, and a window of whole
     # intervals, so waiters that poll in lock-step (no jitter: the http triggers) fall in the window as
@@ -161,13 +188,19 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(0.01)
             lags.append(time.perf_counter() - started - 0.01)
 
+    # Ours answers its waits in rounds of list pages (seconds apart with thousands of tasks): the window
+    # starts as a round ends and closes when the first round after --window ends, so it holds whole rounds.
+    await _round_end(args.mode)
     before = await asyncio.to_thread(stats)
+    checks_before = _checks(args.mode)
     cpu_before, wall_before = _cpu(), time.perf_counter()
     lag_task = asyncio.create_task(monitor())
     await asyncio.sleep(args.window)
+    await _round_end(args.mode)
     stop.set()
     await lag_task
     cpu, wall = _cpu() - cpu_before, time.perf_counter() - wall_before
+    checks_after = _checks(args.mode)
     after = await asyncio.to_thread(stats)
     rss_after = rss_bytes()
     finished = sum(1 for t in tasks if t.done())
@@ -177,14 +210,19 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         # API and OSS requests, plus requests to other paths (the sensor's 404s); minus our stats call.
         return int(snapshot["requests"]) + int(snapshot.get("other_requests", 0))
 
-    polls = count(after) - count(before) - 1
+    queries = count(after) - count(before) - 1
+    # A poll is one wait learning its task's status. The other waiters send a request per poll; ours may
+    # answer many waits with one list page, so its polls are counted in its pool (each status answer).
+    polls = queries if checks_before is None or checks_after is None else checks_after - checks_before
     lags.sort()
     return {
         "mode": args.mode,
         "n": args.n,
         "window_s": wall,
         "polls": polls,
-        "queries_per_s": polls / wall,
+        "polls_per_s": polls / wall,
+        "queries": queries,
+        "queries_per_s": queries / wall,
         "cpu_s": cpu,
         "cpu_ms_per_poll": 1000 * cpu / max(1, polls),
         "rss_kib_per_wait": (rss_after - rss_before) / 1024 / args.n,
@@ -228,7 +266,7 @@ def established_to(port: int) -> int:
     return held
 
 
-def create_tasks(emulator: Emulator, count: int) -> list[str]:
+def create_tasks(emulator: Emulator, count: int, key: str) -> list[str]:
     from PIL import Image
 
     from airflow_provider_wanxiang.client import ClientConfig, WanxiangClient, build_edit_request
@@ -236,7 +274,7 @@ def create_tasks(emulator: Emulator, count: int) -> list[str]:
     buffer = io.BytesIO()
     Image.new("RGB", (400, 400), (10, 20, 30)).save(buffer, format="PNG")
     image = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    with WanxiangClient(ClientConfig(api_key=EMULATOR_KEY, base_url=emulator.base_url)) as client:
+    with WanxiangClient(ClientConfig(api_key=key, base_url=emulator.base_url)) as client:
         request = build_edit_request(prompt="bench", images=[image])
         return [client.create_task(request).task_id for _ in range(count)]
 
@@ -255,6 +293,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--ids", help=argparse.SUPPRESS)
+    parser.add_argument("--key", default=EMULATOR_KEY, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         args.n = args.n[0]
@@ -268,32 +307,35 @@ def main() -> int:
     runs: list[dict[str, Any]] = []
     # Long edits (they outlast every window); no submit or concurrency limit (setup only); the 20 QPS
     # query limit OFF so each waiter's demand is measured rather than what the emulator lets through.
+    # One account (key) per N, holding exactly the N tasks waited on: a list page shows an account's tasks,
+    # so the waits of one N must not pay for pages of another N's tasks.
+    keys = {n: f"{EMULATOR_KEY}-{n}" for n in args.n}
     with Emulator(
         "--task-seconds", "3600", "--task-seconds-spread", "0", "--max-concurrent", "1000000",
-        "--submit-rps", "0", "--query-qps", "0",
+        "--submit-rps", "0", "--query-qps", "0", *(f"--api-key={key}" for key in keys.values()),
     ) as emulator:  # fmt: skip
-        ids_file = Path(home) / "ids.json"
-        ids_file.write_text(json.dumps(create_tasks(emulator, max(args.n))))
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": home,
-            # Our triggers share the connection's query budget (default 10 q/s, which would set the pace
-            # at N >= 50); lifted here so every waiter polls at the same demand and cost per poll compares.
-            "AIRFLOW_CONN_WANXIANG_DEFAULT": connection_json(
-                host=emulator.url, api_key=EMULATOR_KEY, query_budget=1_000_000
-            ),
-            # HttpAsyncHook sends the connection's extra as headers: the key stays out of trigger kwargs.
-            "AIRFLOW_CONN_BENCH_HTTP": json.dumps(
-                {
-                    "conn_type": "http",
-                    "host": emulator.url,
-                    "extra": {"Authorization": f"Bearer {EMULATOR_KEY}"},
-                }
-            ),
-        }
+        ids_files = {n: Path(home) / f"ids-{n}.json" for n in args.n}
+        for n, key in keys.items():
+            ids_files[n].write_text(json.dumps(create_tasks(emulator, n, key)))
+
+        def environment(key: str) -> dict[str, str]:
+            return {
+                **os.environ,
+                "AIRFLOW_HOME": home,
+                # Our triggers run as shipped: the connection's default query budget (10 q/s) shared by
+                # all waits, which they meet by answering many waits per list page (their polls are
+                # counted as status answers, see _measure).
+                "AIRFLOW_CONN_WANXIANG_DEFAULT": connection_json(host=emulator.url, api_key=key),
+                # HttpAsyncHook sends the connection's extra as headers: the key stays out of trigger
+                # kwargs.
+                "AIRFLOW_CONN_BENCH_HTTP": json.dumps(
+                    {"conn_type": "http", "host": emulator.url, "extra": {"Authorization": f"Bearer {key}"}}
+                ),
+            }
+
         header = (
             f"{'waiter':<12}{'N':>6}{'ms CPU/poll':>13}{'KiB/wait':>10}{'sockets':>9}"
-            f"{'lag p50':>9}{'p99':>8}{'max ms':>8}{'q/s':>9}"
+            f"{'lag p50':>9}{'p99':>8}{'max ms':>8}{'polls/s':>9}{'q/s':>9}"
         )
         print(header)
         print("-" * len(header), flush=True)
@@ -304,10 +346,10 @@ def main() -> int:
                         child_process = subprocess.Popen(
                             [
                                 sys.executable, __file__, "--child", "--mode", mode, "--n", str(n),
-                                "--url", emulator.url, "--ids", str(ids_file),
+                                "--url", emulator.url, "--ids", str(ids_files[n]), "--key", keys[n],
                                 "--poll-interval", str(args.poll_interval), "--window", str(args.window),
                             ],
-                            stdout=out, stderr=err, text=True, env=env,
+                            stdout=out, stderr=err, text=True, env=environment(keys[n]),
                         )  # fmt: skip
                         held = 0
                         while child_process.poll() is None:
@@ -325,7 +367,8 @@ def main() -> int:
                     print(
                         f"{mode:<12}{n:>6}{figures['cpu_ms_per_poll']:>13.3f}{figures['rss_kib_per_wait']:>10.1f}"
                         f"{figures['sockets_held']:>9}{figures['lag_p50_ms']:>9.1f}{figures['lag_p99_ms']:>8.1f}"
-                        f"{figures['lag_max_ms']:>8.1f}{figures['queries_per_s']:>9.1f}",
+                        f"{figures['lag_max_ms']:>8.1f}{figures['polls_per_s']:>9.1f}"
+                        f"{figures['queries_per_s']:>9.1f}",
                         flush=True,
                     )
     write_figures(
@@ -345,6 +388,7 @@ def main() -> int:
 
 METRICS = (
     "cpu_ms_per_poll",
+    "polls_per_s",
     "rss_kib_per_wait",
     "sockets_held",
     "lag_p50_ms",

@@ -18,29 +18,50 @@ while the old one closes when its last waiter leaves. The config's ``repr`` hide
 the registry never shows them. Each event loop has its own registry (a session belongs to one loop), held
 weakly so a finished loop (pytest runs many) takes its registry with it.
 
+With many waits the pool answers their status queries with the list endpoint
+(:class:`~airflow_provider_wanxiang.client.batching.TaskLister`): :meth:`SharedPool.get_task` is the one
+call a wait makes per poll, and it decides per query between the list round and a GET of its own (see
+:data:`BATCH_MIN_WAITS` for where the switch sits and why).
+
 No Airflow here: the trigger (and a future batch trigger, or a benchmark) is the caller.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
 
 import aiohttp
 
 from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient, open_session
+from airflow_provider_wanxiang.client.batching import TaskLister
 from airflow_provider_wanxiang.client.config import ClientConfig
+from airflow_provider_wanxiang.client.models import Task
 from airflow_provider_wanxiang.client.pacing import TokenBucket
 
-__all__ = ["POOL_CONNECTIONS", "SUMMARY_SECONDS", "SharedPool", "open_pools", "shared_pool"]
+__all__ = [
+    "BATCH_MIN_WAITS",
+    "POOL_CONNECTIONS",
+    "SUMMARY_SECONDS",
+    "SharedPool",
+    "open_pools",
+    "shared_pool",
+]
 
 #: Sockets one pool may hold at once. Status queries are small and answered in milliseconds, so a few
 #: keep-alive sockets carry a budget of tens of queries per second.
 POOL_CONNECTIONS = 8
+#: Waits in a pool from which their status queries go through list rounds instead of a GET each.
+#: Below it every wait GETs its own task, as it always did: a list round costs at least two queries (the
+#: PENDING and the RUNNING page) plus a GET per finished task, and adds one round trip before a finished
+#: task is fetched, so it only pays once the GETs it replaces outnumber that. With the default budget
+#: (10/s) and the trigger's default interval (1.5 s), 15 waits are what per-task GETs can poll at full
+#: speed; from there on they would have to stretch every wait's interval (``waits / budget``), while a
+#: round of list pages answers up to 100 waits per query at a fixed pace. Sixteen is that boundary, and
+#: it keeps a handful of waits (the ≤ 10 of the latency goal) on the direct path.
+BATCH_MIN_WAITS = 16
 #: Seconds between two INFO summaries of a pool (waits, queries, queries/s).
 SUMMARY_SECONDS = 60.0
 
@@ -59,9 +80,12 @@ class SharedPool:
         self.session: aiohttp.ClientSession = open_session(config, connections=POOL_CONNECTIONS)
         self.client = AsyncWanxiangClient(config, session=self.session)
         self.budget = TokenBucket(config.query_budget)
+        self.lister = TaskLister(self.client, self.before_query, config.query_budget)
         self.waiters = 0
-        #: Status queries sent through this pool since it opened.
+        #: Status queries sent through this pool since it opened (GETs and list pages).
         self.queries = 0
+        #: Status answers given to waits (:meth:`get_task` calls), whether a list round or a GET answered.
+        self.checks = 0
         self._opened = time.monotonic()
         self._summary: asyncio.Task[None] | None = None
 
@@ -73,8 +97,35 @@ class SharedPool:
         await self.budget.acquire()
         self.queries += 1
 
+    def batching(self) -> bool:
+        """Whether status queries go through list rounds now (enough waits, and listing works)."""
+        return self.waiters >= BATCH_MIN_WAITS and self.lister.available
+
+    async def get_task(self, task_id: str) -> Task:
+        """The task's status for one poll of its wait: from a list round when batching, else a GET.
+
+        A task the round does not show as PENDING or RUNNING (finished, unknown, or a list that failed)
+        is fetched with a GET here, within the budget, so the caller sees exactly the answer or the
+        error of its own GET, as with few waits.
+        """
+        self.checks += 1
+        if self.batching():
+            listed = await self.lister.status_of(task_id)
+            if listed is not None:
+                return listed
+        await self.before_query()
+        return await self.client.get_task(task_id)
+
     def fair_interval(self) -> float:
-        """Seconds between two queries of one wait for all waits of this pool to fit in the budget."""
+        """Seconds between two queries of one wait for all waits of this pool to fit in the budget.
+
+        GETs: ``waits / budget``. List rounds: nothing to stretch (0): an ask costs no query of its own, the
+        rounds pace themselves, and a wait that asks again at its own interval after an answer is in time
+        for the next round (asking only once per round length would often just miss it, and wait a second
+        round).
+        """
+        if self.batching():
+            return 0.0
         return self.waiters / self.config.query_budget
 
     def _start_summary(self) -> None:
@@ -90,19 +141,21 @@ class SharedPool:
             rate = (self.queries - last_queries) / max(now - last_time, 1e-9)
             log.info(
                 "Wanxiang pool for %s: %d waits, %d status queries in the last %.0f s "
-                "(%.2f queries/s; budget %g/s)",
+                "(%.2f queries/s; budget %g/s; %d list rounds so far)",
                 self.config.base_url,
                 self.waiters,
                 self.queries - last_queries,
                 now - last_time,
                 rate,
                 self.config.query_budget,
+                self.lister.rounds,
             )
             last_queries, last_time = self.queries, now
 
     async def aclose(self) -> None:
         if self._summary is not None:
             self._summary.cancel()
+        await self.lister.aclose()
         await self.session.close()
 
 
@@ -111,27 +164,42 @@ def open_pools() -> dict[ClientConfig, SharedPool]:
     return dict(_registries.get(asyncio.get_running_loop(), {}))
 
 
-@contextlib.asynccontextmanager
-async def shared_pool(config: ClientConfig) -> AsyncIterator[SharedPool]:
+class shared_pool:  # lower case: it reads as a function, ``async with shared_pool(config) as pool``
     """Join the pool of ``config`` in the running loop (creating it if needed) for the body of the block.
 
     Leaving the block releases it; the last waiter to leave closes the session. The close is shielded, so a
     wait canceled again while leaving (Airflow cancels a killed trigger repeatedly) still closes it.
+
+    A small class rather than a ``contextlib.asynccontextmanager``: every wait holds its membership for its
+    whole life, and a generator-based context manager would keep a suspended generator frame per wait.
     """
-    loop = asyncio.get_running_loop()
-    pools = _registries.setdefault(loop, {})
-    pool = pools.get(config)
-    if pool is None:
-        pool = pools[config] = SharedPool(config)
-        pool._start_summary()
-    pool.waiters += 1
-    try:
-        yield pool
-    finally:
+
+    __slots__ = ("_config", "_pool")
+
+    def __init__(self, config: ClientConfig) -> None:
+        self._config = config
+        self._pool: SharedPool | None = None
+
+    async def __aenter__(self) -> SharedPool:
+        pools = _registries.setdefault(asyncio.get_running_loop(), {})
+        pool = pools.get(self._config)
+        if pool is None:
+            pool = pools[self._config] = SharedPool(self._config)
+            pool._start_summary()
+        pool.waiters += 1
+        self._pool = pool
+        return pool
+
+    async def __aexit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
         pool.waiters -= 1
         if pool.waiters == 0:
-            if pools.get(config) is pool:
-                del pools[config]
+            loop = asyncio.get_running_loop()
+            pools = _registries.get(loop, {})
+            if pools.get(self._config) is pool:
+                del pools[self._config]
             if not pools:
                 _registries.pop(loop, None)
             await asyncio.shield(pool.aclose())

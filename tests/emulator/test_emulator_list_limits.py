@@ -234,3 +234,17 @@ def test_list_rejects_an_unknown_status(emu: Emu, status: str) -> None:
     assert emu.list(status="SUCCEEDED").json()["total"] == 1
     assert emu.list(status="succeeded").json()["total"] == 1
     assert emu.list(status="UNKNOWN").json()["total"] == 0
+
+
+def test_list_pages_cost_their_own_query_limit_and_hold_at_most_100_rows(make_emu: Any) -> None:
+    # What the pool's list rounds rely on (reference 1.2 and 4.5): each list page counts against the
+    # account's 20 QPS list limit (here 3/s), and a page holds at most 100 tasks.
+    emu = make_emu(query_qps=3, submit_rps=0)
+    emu.create_ok()
+    codes = [emu.list(page_size=100).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert emu.server.stats()["rejected"] == {"Throttling.RateQuota": 1}
+    time.sleep(1.1)  # the limit is per second: the next second's pages are served again
+    status_code, code, message = error_of(emu.list(page_size=101))
+    assert (status_code, code) == (400, "InvalidParameter")
+    assert "page_size" in message and "[1, 100]" in message and "'101'" in message
