@@ -110,8 +110,7 @@ class WanxiangBatchTrigger(BaseTrigger):
                 # One round visits every task once per interval (at least the pool's fair interval each).
                 await asyncio.sleep(max(self.poll_interval, pool.fair_interval() * count) / count)
                 try:
-                    await pool.before_query()
-                    task = await pool.client.get_task(task_id)
+                    task = await pool.get_task(task_id)  # a list round's answer when the pool batches
                 except WanxiangError as err:
                     errors += 1
                     self.log.info("Status query of %s failed (%s); %d in a row", task_id, err, errors)
