@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

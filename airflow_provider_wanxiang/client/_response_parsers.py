@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_wanxiang.client._request_builders import HttpRequest
@@ -167,7 +167,7 @@ def parse_server_time(value: object) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=BEIJING)
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01 00:00 in Beijing is before year 1 in UTC
         log.debug("Server time %r out of range in UTC", value)
         return None
@@ -258,7 +258,7 @@ def _epoch_ms(item: Mapping[str, Any], key: str, path: str) -> datetime | None:
     if millis is None:
         return None
     try:
-        return datetime.fromtimestamp(millis / 1000.0, tz=timezone.utc)
+        return datetime.fromtimestamp(millis / 1000.0, tz=UTC)
     except (OverflowError, OSError, ValueError):
         raise malformed("list", f"{path}{key}", millis, "epoch milliseconds in range") from None
 

@@ -251,7 +251,7 @@ class AsyncWanxiangClient:
         seconds = self._config.attempt_deadline
         try:
             return await asyncio.wait_for(self._exchange_unbounded(request, send), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # Only the deadline gets here: aiohttp's own timeouts became TransportError inside.
             raise DeadlineExceededError(
                 f"{request.where}: no complete answer within the total deadline of {seconds:g} s "
@@ -267,5 +267,5 @@ class AsyncWanxiangClient:
                 async for raw in response.content.iter_chunked(READ_CHUNK_BYTES):
                     body.feed(raw)
                 return response.status, response.headers, body.finish()
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _transport_error(exc, request) from exc

@@ -30,7 +30,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient
 from airflow_provider_wanxiang.client.models import ListTasksQuery, Task, TaskStatus
@@ -226,6 +226,6 @@ class TaskLister:
         if not known or any(created is None for created in known):
             return None
         start = min(created for created in known if created is not None) - _WINDOW_MARGIN
-        if datetime.now(timezone.utc) - start > _MAX_WINDOW:
+        if datetime.now(UTC) - start > _MAX_WINDOW:
             return None
         return start

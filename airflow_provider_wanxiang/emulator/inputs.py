@@ -6,7 +6,6 @@ loopback): a client that sends an unreachable or private URL gets the same 400 i
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -81,7 +80,7 @@ async def download(url: str, session: aiohttp.ClientSession, timeout: float) -> 
                 if len(body) > IMAGE_BYTES_MAX:  # stop reading: never buffer an unbounded body
                     raise invalid(catalog.IMAGE_SIZE_UNSUPPORTED)
             return bytes(body)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise invalid(catalog.DOWNLOAD_TIMEOUT) from None
     except (aiohttp.ClientError, ValueError, OSError):
         raise invalid(catalog.DOWNLOAD_FAILED) from None

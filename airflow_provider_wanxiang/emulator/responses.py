@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -73,4 +73,4 @@ def oss_error_response(
 
 def iso_utc(epoch: float) -> str:
     """OSS XML timestamps (``2026-01-01T00:00:00.000Z``)."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")

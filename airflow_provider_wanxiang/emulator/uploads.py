@@ -11,7 +11,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_wanxiang.emulator import signing
@@ -59,10 +59,10 @@ class UploadStore:
         self, secret: bytes, account: str, model: str, now: float, ttl: float, upload_host: str
     ) -> dict[str, Any]:
         """The ``data`` object of a getPolicy answer (field names and types as documented)."""
-        day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(now, tz=UTC).strftime("%Y-%m-%d")
         account_tag = signing.sign(secret, "account", account)[:12]
         upload_dir = f"{UPLOAD_BUCKET}/{account_tag}/{day}/{uuid.uuid4()}"
-        expiration = datetime.fromtimestamp(now + ttl, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        expiration = datetime.fromtimestamp(now + ttl, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         document = {
             "expiration": expiration,
             "conditions": [

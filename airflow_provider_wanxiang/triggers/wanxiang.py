@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -162,13 +161,11 @@ class WanxiangTaskTrigger(BaseTrigger):
         """
         bound = max(self.end_time - time.time(), _LAST_QUERY_SECONDS)
         try:
-            if sys.version_info >= (3, 11):
-                # Not asyncio.wait_for: on 3.11 it wraps every query in a task of its own, which a
-                # triggerer polling thousands of waits would pay on every poll.
-                async with asyncio.timeout(bound):
-                    return await pool.get_task(self.wanxiang_task_id)
-            return await asyncio.wait_for(pool.get_task(self.wanxiang_task_id), bound)  # pragma: no cover
-        except asyncio.TimeoutError:
+            # Not asyncio.wait_for: on 3.11 it wraps every query in a task of its own, which a triggerer
+            # polling thousands of waits would pay on every poll.
+            async with asyncio.timeout(bound):
+                return await pool.get_task(self.wanxiang_task_id)
+        except TimeoutError:
             return DeadlineExceededError(
                 f"GET /tasks/{self.wanxiang_task_id}: no complete answer before the wait's deadline"
             )

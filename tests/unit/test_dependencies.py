@@ -12,9 +12,9 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import sys
+import tomllib
 from pathlib import Path
 
-import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

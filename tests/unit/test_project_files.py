@@ -8,9 +8,9 @@ every picture a page shows is there: a picture that nothing shows is weight in e
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
-import tomllib
 from packaging.requirements import Requirement
 from packaging.version import Version
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -54,7 +54,7 @@ def test_create_then_poll_until_succeeded(any_client: Any, emulator: EmulatorSer
     assert image.succeeded and image.url is not None and image.url.startswith(emulator.url)
     assert image.orig_prompt == "make the sky purple [seconds:0.8]"
     assert task.usage is not None and task.usage.image_count == 1
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for moment in (task.submit_time, task.scheduled_time, task.end_time):
         assert moment is not None and moment.tzinfo is not None
         assert abs(now - moment) < timedelta(minutes=1)  # Beijing wall clock read as UTC+8, not as UTC
@@ -142,7 +142,7 @@ def test_list_tasks(any_client: Any) -> None:
     assert all(item.model_name == "wan2.5-i2i-preview" and item.created_time for item in page.items)
     only_failed = any_client.list_tasks(status=TaskStatus.FAILED)
     assert [item.task_id for item in only_failed.items] == [failed]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window = any_client.list_tasks(start_time=now - timedelta(hours=1), end_time=now + timedelta(minutes=1))
     assert window.total == 4
     paged = any_client.list_tasks(page_size=3, page_no=2)

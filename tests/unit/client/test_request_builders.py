@@ -4,7 +4,7 @@ checked values and carrying no credentials until ``send_headers``."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ from airflow_provider_wanxiang.client._request_builders import (
     upload_file_request,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_create_request_matches_the_reference_fusion_example() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,7 +30,7 @@ from airflow_provider_wanxiang.client._response_parsers import (
     parse_server_time,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 CREATED = {
     "output": {"task_status": "PENDING", "task_id": "0385dc79-5ff8-4d82-bcb6-xxxxxx"},

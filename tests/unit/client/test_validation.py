@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +256,7 @@ def test_size_syntax(size: object) -> None:
 
 # -- the other calls: task ids, list filters, uploads, object-storage inputs --------------------------------
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize("task_id", ["", "a/b", "../x", "..", "a?b", "a#b", "a b", "a\nb", "a%2Fb", None, 5])
