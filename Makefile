@@ -102,21 +102,27 @@ lint: env
 	$(VENV)/bin/mypy
 
 # tests/e2e_celery needs PostgreSQL and Redis and has its own target (make e2e-celery).
+# The suites spend most of their time waiting (emulated edits, Airflow processes starting, deadlines), not
+# computing: three pytest-xdist workers, a test file each at a time (every worker has its own AIRFLOW_HOME,
+# DB and servers; tests/conftest.py), halve the wall time on 2 cores. PYTEST_WORKERS=0 runs them serially.
+PYTEST_WORKERS ?= 3
+PYTEST := -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
+
 test: lint
-	$(PY) -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
+	$(PY) $(PYTEST) --ignore=tests/e2e_celery
 
 test-floor: env-floor
-	$(PY_FLOOR) -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
+	$(PY_FLOOR) $(PYTEST) --ignore=tests/e2e_celery
 
 test-py%: $(VENV)-py%/.installed
-	$(VENV)-py$*/bin/python -m pytest -q -p no:cacheprovider --ignore=tests/e2e_celery
+	$(VENV)-py$*/bin/python $(PYTEST) --ignore=tests/e2e_celery
 
 test-pythons: $(addprefix test-py,$(EXTRA_PYTHONS))
 
 # A floor declared too low fails here (an ImportError, a missing keyword...), not at a user's install.
 test-lowest: env-lowest
 	$(PY_LOWEST) scripts/floor_pins.py $(FLOOR_EXTRAS) --check
-	$(PY_LOWEST) -m pytest -q -p no:cacheprovider $(LOWEST_SUITES)
+	$(PY_LOWEST) $(PYTEST) $(LOWEST_SUITES)
 
 docs: env
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html

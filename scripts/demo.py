@@ -133,6 +133,9 @@ def main() -> int:
         env = {
             **os.environ,
             "AIRFLOW_HOME": str(home),
+            # Explicit, not inherited: a shell (or a test session) that points Airflow at another metadata
+            # DB must not have the demo's run written there.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW_CONN_WANXIANG_DEFAULT": json.dumps(
