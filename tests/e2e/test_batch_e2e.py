@@ -27,6 +27,8 @@ import pytest
 from tests.e2e.dags.wanxiang_e2e_dags import BATCH_MAX_FAILED
 from tests.e2e.stack import AirflowStack
 from tests.e2e.test_deferred_e2e import (
+    TRIGGER_ON_KILL,
+    executor_saw_deferral,
     final_states,
     return_values,
     trigger_rows,
@@ -304,3 +306,51 @@ def test_worker_batch_survives_task_sigkill(stack: AirflowStack, tmp_path: Path)
     nothing_new, one = incremental_reruns(stack, dag_id, folder, items, destination)
     print(f"BATCH-E2E worker re-runs: creates of the same items={nothing_new}, after one prompt change={one}")
     assert (nothing_new, one) == (0, 1)
+
+
+def test_user_marking_the_deferred_batch_failed_cancels_its_pending_tasks(
+    stack: AirflowStack, tmp_path: Path
+) -> None:
+    """Five long edits in flight, the account runs two and queues three (PENDING); the batch waits deferred
+    and a user marks it failed (the UI's "Mark as failed", ``PATCH .../taskInstances/batch``). Airflow >= 3.3
+    then awaits ``WanxiangBatchTrigger.on_kill()``: the three PENDING tasks are canceled, the two RUNNING
+    ones cannot be. Airflow 3.1 has no trigger ``on_kill``: nothing is canceled."""
+    dag_id = "wx_e2e_batch_deferrable"
+    wait_for_dag(stack, dag_id)
+    stack.emulator("config", {"max_concurrent": 2, "over_concurrency": "queue", "pending_fraction": 0})
+    items = [
+        {"key": f"sku-{i}", "prompt": f"Put it on white #{i} [seconds:600]", "images": ["photo.png"]}
+        for i in range(10)
+    ]
+    run_id = trigger_batch(stack, dag_id, write_manifest(tmp_path / "manifest", items), tmp_path / "out")
+    run = (dag_id, run_id)
+
+    def deferred_and_polled() -> bool:
+        if batch_row(stack, dag_id, run_id)["state"] != "deferred":
+            return False
+        if trigger_rows(stack, dag_id, run_id).get("batch") is None:
+            return False
+        return executor_saw_deferral(stack, dag_id, run_id, "batch")
+
+    stack.wait_for("the batch to wait deferred in the triggerer", deferred_and_polled, run=run)
+    before = stack.emulator_stats()
+    assert before["tasks_created"] == 5, before  # max_concurrent of the operator
+    assert before["status_now"] == {"RUNNING": 2, "PENDING": 3}, before
+
+    answer = stack.rest(
+        "PATCH", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/batch", {"new_state": "failed"}
+    )
+    assert [ti["state"] for ti in answer["task_instances"]] == ["failed"], answer
+    stack.wait_for("the batch's trigger to be removed", lambda: not trigger_rows(stack, dag_id, run_id))
+    if TRIGGER_ON_KILL:
+        stack.wait_for("on_kill to cancel", lambda: stack.emulator_stats()["cancels"] >= 5)
+    stats = stack.emulator_stats()
+    print(f"BATCH-E2E user kill: {json.dumps({k: stats[k] for k in ('cancels', 'status_now')})}")
+    assert stats["tasks_created"] == 5, stats  # nothing submitted after the kill
+    if TRIGGER_ON_KILL:
+        assert stats["cancels"] == 5, stats  # asked for each; the two RUNNING ones were refused
+        assert stats["status_now"] == {"RUNNING": 2, "CANCELED": 3}, stats
+    else:
+        assert stats["cancels"] == 0, stats
+        assert stats["status_now"] == {"RUNNING": 2, "PENDING": 3}, stats
+    assert stack.wait_for_run_end(dag_id, run_id) == "failed"
