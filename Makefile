@@ -168,7 +168,8 @@ e2e-celery-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
 	fi
 
-# The Celery topology under faults (tests/e2e_celery, ~5 min on 2 cores). -s: the run's figures (the
+# The Celery topology under faults (tests/e2e_celery: the mapped and the batch campaign, each on its own
+# deployment, ~6 min on 2 cores). -s: the run's figures (the
 # CAMPAIGN lines docs/reliability.md quotes) are printed.
 e2e-celery: env e2e-celery-deps
 	$(PY) -m pytest -q -s -p no:cacheprovider tests/e2e_celery

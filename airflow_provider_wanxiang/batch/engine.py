@@ -41,6 +41,7 @@ from airflow_provider_wanxiang.client import (
     Task,
     TaskStatus,
     TransportError,
+    UnsupportedOperationError,
     WanxiangError,
     WanxiangValidationError,
 )
@@ -67,6 +68,8 @@ BUDGET_CODE = "BudgetExhausted"  #: ``max_images`` left no room for the item
 AMBIGUOUS_CODE = "CreateUnconfirmed"  #: the create's answer was lost after sending: it may exist
 INVALID_CODE = "InvalidInput"  #: the item stopped validating between validation and submission
 POLLING_CODE = "PollingError"  #: its status could not be read (a later run re-attaches to the task)
+#: its remote task outlived ``task_timeout``: canceled if it was PENDING; a later wave re-attaches to it
+TIMEOUT_CODE = "TaskTimeout"
 _STATUS_CODES = {TaskStatus.CANCELED: "Canceled", TaskStatus.UNKNOWN: "Unknown"}
 _RESUBMIT_STATUS_CODES = frozenset(_STATUS_CODES.values())
 #: Most items whose intents are recorded in one ledger flush.
@@ -94,6 +97,9 @@ class BatchSettings:
     progress_every: float = PROGRESS_EVERY
     #: Consecutive failed status queries of one task before its item is reported (and left to a later run).
     error_budget: int = 8
+    #: ``None``: wait for each remote task as long as it takes. Seconds: stop waiting for a remote task this
+    #: long after this wave created (or re-attached to) it, cancel it if still PENDING, report the item.
+    task_timeout: float | None = None
     run_id: str = "run"
 
 
@@ -244,7 +250,7 @@ class BatchEngine:
             elif entry.status is ItemStatus.SUBMITTED and entry.task_id is not None:
                 attach.append((plan.key, entry.task_id))
             elif entry.status is ItemStatus.FAILED:
-                if entry.code == COPY_FAILED_CODE and entry.task_id is not None:
+                if entry.code in (COPY_FAILED_CODE, TIMEOUT_CODE) and entry.task_id is not None:
                     attach.append((plan.key, entry.task_id))
                 elif entry.retryable or entry.code in (BUDGET_CODE, INVALID_CODE, POLLING_CODE):
                     to_submit.append(plan.key)
@@ -586,9 +592,15 @@ class BatchEngine:
 
     async def _watch(self, key: str, task_id: str, delay: float) -> None:
         errors = 0
+        loop = asyncio.get_running_loop()
+        timeout = self.settings.task_timeout
+        deadline = None if timeout is None else loop.time() + timeout
         try:
             while True:
-                await asyncio.sleep(delay * random.uniform(0.9, 1.1))
+                delay *= random.uniform(0.9, 1.1)
+                if deadline is not None:
+                    delay = max(0.0, min(delay, deadline - loop.time()))
+                await asyncio.sleep(delay)
                 delay = self._interval()
                 await self._queries.acquire()
                 try:
@@ -610,12 +622,38 @@ class BatchEngine:
                     finally:
                         self._busy -= 1
                     break
+                if deadline is not None and loop.time() >= deadline:
+                    await self._timed_out(key, task)
+                    break
         finally:
             if self._watchers.get(task_id) is asyncio.current_task():
                 del self._watchers[task_id]
         await self._window.release(grow=True)
         self._quiet_since = asyncio.get_running_loop().time()
         self._wake_submitter()
+
+    async def _timed_out(self, key: str, task: Task) -> None:
+        """The remote task outlived ``task_timeout``: cancel it if PENDING (not billed), report the item.
+
+        A RUNNING task cannot be canceled and is billed anyway: its id stays in the ledger, so a later wave
+        (a retry, the next run) re-attaches to it and stores its results instead of paying again.
+        """
+        canceled = False
+        if task.status is TaskStatus.PENDING:
+            try:
+                await self._creator.cancel_task(task.task_id)
+                canceled = True
+            except UnsupportedOperationError:
+                pass  # it started meanwhile
+            except WanxiangError as err:
+                self.log.warning("Wanxiang batch: could not cancel task %s: %s", task.task_id, err)
+        message = f"no result within task_timeout={self.settings.task_timeout:g} s; " + (
+            "canceled while PENDING (not billed)"
+            if canceled
+            else f"it was {task.status.value} and could not be canceled; a later run re-attaches to it"
+        )
+        self._end(key, ItemStatus.FAILED, task_id=task.task_id, code=TIMEOUT_CODE, message=message)
+        self.log.warning("Wanxiang batch: item %r (task %s): %s", key, task.task_id, message)
 
     async def _finished(self, key: str, task: Task) -> None:
         previous = self.ledger.entries.get(key)

@@ -83,6 +83,10 @@ class WanxiangBatchEditOperator(BaseOperator):
     :param linger: deferrable only: seconds a wave waits in the worker for a task to end before deferring.
     :param timeout: the longest the batch may take (its deadline is fixed when the DAG run's first wave
         starts).
+    :param task_timeout: ``deferrable=False`` only: the longest to wait for one remote task (seconds or
+        ``timedelta``; ``None``: as long as it takes). A task still PENDING then is canceled, as the submit
+        operator's ``timeout`` does; either way its item is reported failed with code ``TaskTimeout`` and
+        the rest of the batch goes on (a later run re-attaches to a task that was already running).
     """
 
     template_fields: Sequence[str] = (
@@ -111,6 +115,7 @@ class WanxiangBatchEditOperator(BaseOperator):
         resubmit_attempts: int = 1,
         linger: float = DEFAULT_LINGER,
         timeout: timedelta | float = DEFAULT_BATCH_TIMEOUT,
+        task_timeout: timedelta | float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -129,6 +134,17 @@ class WanxiangBatchEditOperator(BaseOperator):
         self.resubmit_attempts = to_int("resubmit_attempts", resubmit_attempts, minimum=0)
         self.linger = to_seconds("linger", linger)
         self.timeout = to_seconds("timeout", timeout)
+        self.task_timeout = None if task_timeout is None else _positive_float("task_timeout", task_timeout)
+        if self.task_timeout is not None and self.deferrable:
+            # The trigger waits on the whole wave and cannot cancel one task on its own clock: refuse rather
+            # than silently ignore a limit the user relies on.
+            raise WanxiangValidationError(
+                "task_timeout",
+                task_timeout,
+                "None when deferrable=True",
+                "task_timeout applies to deferrable=False only (the batch's own timeout bounds a deferrable "
+                "batch); drop it or set deferrable=False",
+            )
         self._engine: BatchEngine | None = None
 
     @cached_property
@@ -201,6 +217,7 @@ class WanxiangBatchEditOperator(BaseOperator):
             poll_interval=self.poll_interval or (DEFAULT_TRIGGER_POLL_INTERVAL if self.deferrable else 1.0),
             resubmit_attempts=self.resubmit_attempts,
             linger=self.linger if self.deferrable else None,
+            task_timeout=self.task_timeout,
             run_id=run_id,
         )
         copy_settings = CopySettings(

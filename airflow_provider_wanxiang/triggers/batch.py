@@ -20,11 +20,17 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_wanxiang.client import RetryPolicy, WanxiangError
+from airflow_provider_wanxiang.client import (
+    ClientConfig,
+    RetryPolicy,
+    UnsupportedOperationError,
+    WanxiangError,
+)
 from airflow_provider_wanxiang.client.shared import SharedPool, shared_pool
-from airflow_provider_wanxiang.compat import deserialize, serialize
+from airflow_provider_wanxiang.compat import deserialize, serialize, task_instance_still_deferred
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangConnectionError, WanxiangHook
 from airflow_provider_wanxiang.polling import DEFAULT_ERROR_BUDGET, DEFAULT_TRIGGER_POLL_INTERVAL
+from airflow_provider_wanxiang.triggers.kill import run_to_end
 
 __all__ = ["WanxiangBatchTrigger"]
 
@@ -120,3 +126,44 @@ class WanxiangBatchTrigger(BaseTrigger):
                 errors = 0
                 if task.status.is_terminal:
                     return self._event("finished", [task_id])
+
+    async def on_kill(self) -> None:
+        """Cancel the PENDING tasks in flight when a user kills the deferred batch (Airflow >= 3.3).
+
+        As the operator's own ``on_kill`` does in a worker: a RUNNING task cannot be canceled (the server
+        answers ``UnsupportedOperation``) and ends (billed) anyway; the ledger keeps every task id, so a
+        retry re-attaches to the running ones and resubmits the canceled ones. Not called on a triggerer
+        restart; on a hand-over between triggerers (apache/airflow#73454) the task instance is still
+        DEFERRED and nothing is canceled, exactly as for the single-task trigger.
+        """
+        await run_to_end(self._kill(), self.log, "Canceling the batch's pending tasks")
+
+    async def _kill(self) -> None:
+        if await task_instance_still_deferred(self.task_instance, self.log):
+            self.log.info(
+                "Task instance is still deferred (its trigger moved to another triggerer); not canceling "
+                "the %d tasks in flight",
+                len(self.wanxiang_task_ids),
+            )
+            return
+        hook = WanxiangHook(self.wanxiang_conn_id, timeout=self.request_timeout, retry_policy=_SINGLE_ATTEMPT)
+        config: ClientConfig = await hook.aget_client_config()
+        async with shared_pool(config) as pool:
+            canceled = await asyncio.gather(
+                *(self._cancel(pool, task_id) for task_id in self.wanxiang_task_ids)
+            )
+        self.log.info(
+            "Canceled %d pending of the %d tasks in flight", sum(canceled), len(self.wanxiang_task_ids)
+        )
+
+    async def _cancel(self, pool: SharedPool, task_id: str) -> bool:
+        try:
+            await pool.client.cancel_task(task_id)
+        except UnsupportedOperationError:
+            self.log.info("Task %s had already started; it cannot be canceled", task_id)
+            return False
+        except WanxiangError as err:
+            self.log.warning("Could not cancel task %s: %s", task_id, err)
+            return False
+        self.log.info("Canceled pending task %s", task_id)
+        return True

@@ -42,6 +42,7 @@ from airflow_provider_wanxiang.polling import (
     DEFAULT_TRIGGER_POLL_INTERVAL,
     PollSchedule,
 )
+from airflow_provider_wanxiang.triggers.kill import run_to_end
 
 #: One status query is one attempt: the trigger's own schedule does the backing off, so the budget and the
 #: Retry-After handling live in one place (and are visible in the triggerer log).
@@ -49,8 +50,6 @@ _SINGLE_ATTEMPT = RetryPolicy(max_attempts=1)
 #: Seconds granted to a status query that starts at (or after) the wait's deadline: the schedule makes one
 #: last query at the deadline itself, so a task that finished just in time is reported as finished.
 _LAST_QUERY_SECONDS = 5.0
-#: Bound of on_kill()'s own work (state check + cancel), below Airflow's ``[triggerer] on_kill_timeout``.
-_ON_KILL_SECONDS = 20.0
 
 
 class WanxiangTaskTrigger(BaseTrigger):
@@ -183,20 +182,10 @@ class WanxiangTaskTrigger(BaseTrigger):
         another triggerer (apache/airflow#73454): the task instance is then still DEFERRED and the other
         triggerer polls this very task, so nothing is canceled. It also cancels the trigger's coroutine again
         on every triggerer loop (~1 s) until the trigger ends, which would interrupt any await here: the work
-        runs in a task of its own, bounded by ``_ON_KILL_SECONDS``, and those repeated cancellations are
-        waited out.
+        runs in a task of its own (:func:`~airflow_provider_wanxiang.triggers.kill.run_to_end`), bounded, and
+        those repeated cancellations are waited out.
         """
-        kill = asyncio.ensure_future(asyncio.wait_for(self._kill(), _ON_KILL_SECONDS))
-        while True:
-            try:
-                await asyncio.shield(kill)
-                return
-            except asyncio.CancelledError:
-                if kill.done():
-                    return
-            except Exception:
-                self.log.warning("Canceling task %s failed", self.wanxiang_task_id, exc_info=True)
-                return
+        await run_to_end(self._kill(), self.log, f"Canceling task {self.wanxiang_task_id}")
 
     async def _kill(self) -> None:
         if await task_instance_still_deferred(self.task_instance, self.log):

@@ -1,5 +1,9 @@
-"""Fixtures of the Celery topology suite: one deployment per module (PostgreSQL, Redis, moto, emulator,
-api-server, scheduler, dag-processor, two Celery workers, two triggerers), stopped after the module.
+"""Fixtures of the Celery topology suite: one deployment per campaign (PostgreSQL, Redis, moto, emulator,
+api-server, scheduler, dag-processor, two Celery workers, two triggerers), stopped after it.
+
+Per campaign, not per module: a campaign SIGKILLs a triggerer and a worker, leaves the dead triggerer's job
+row ``running`` in the DB and maps triggerer jobs to processes by start order; the next campaign must start
+from the same two-triggerer topology, which a fresh deployment (~30 s) gives without any repair logic.
 
 Started by the tests themselves on a fresh machine: ``make e2e-celery`` installs PostgreSQL and Redis from
 Debian's packages first (``make e2e-celery-deps``). The ``e2e`` marker and the report hook come from the
@@ -31,7 +35,7 @@ def pytest_runtest_makereport(
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def celery_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryStack]:
     with running_celery_stack(tmp_path_factory.mktemp("e2e-celery-home")) as stack:
         yield stack

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 
+from airflow_provider_wanxiang.operators.batch import WanxiangBatchEditOperator
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
 from airflow_provider_wanxiang.sensors.wanxiang import WanxiangTaskSensor
 from tests.images import png_data_uri
@@ -87,4 +88,37 @@ with DAG(
             wait_for_completion=True,
             deferrable=True,
             poll_interval=1.0,
+        )
+
+#: Failed items a batch DAG of the e2e suite tolerates (the test marks fewer to fail and asserts the count):
+#: the task must end ``success`` once every other item is stored, so re-runs can be compared.
+BATCH_MAX_FAILED = 20
+
+for batch_dag_id, batch_deferrable in (("wx_e2e_batch_deferrable", True), ("wx_e2e_batch_worker", False)):
+    with DAG(
+        batch_dag_id,
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        is_paused_upon_creation=False,
+        max_active_runs=1,
+        tags=["e2e"],
+    ):
+        # The catalogue (a JSON Lines manifest) and the destination come from the run's conf: the test
+        # writes them in its own temporary folder and re-runs the DAG over the same destination.
+        WanxiangBatchEditOperator(
+            task_id="batch",
+            items="{{ dag_run.conf['items'] }}",
+            destination="{{ dag_run.conf['destination'] }}",
+            max_concurrent=5,
+            submit_rps=5.0,
+            deferrable=batch_deferrable,
+            poll_interval=1.0,
+            # Short edits (0.5 s) end well within 3 s of each other, so a wave defers only when every slot
+            # holds one of the test's long edits: a few waves, each a real wait in the triggerer.
+            linger=3.0,
+            max_failed=BATCH_MAX_FAILED,
+            # The test SIGKILLs the task process: Airflow retries it and the ledger resumes the batch.
+            retries=4,
+            retry_delay=timedelta(seconds=1),
         )

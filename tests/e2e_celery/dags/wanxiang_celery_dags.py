@@ -3,9 +3,10 @@
 Each campaign DAG is one *load shape* over the same edits, registered in :data:`CAMPAIGNS`; the test is
 parametrized over that dict, so another way of submitting the same edits (the batch operator, when it
 lands) is one more entry here with its own builder, and every invariant of the campaign applies to it
-unchanged. The one shape today is the mapped path users write now: a deferrable
-``WanxiangSubmitOperator`` mapped over the prompts, then ``WanxiangCopyResultsOperator`` mapped over the
-remote task ids it returns, copying to S3 (moto, connection ``aws_moto``).
+unchanged. Two shapes: the mapped path (a deferrable ``WanxiangSubmitOperator`` mapped over the prompts,
+then ``WanxiangCopyResultsOperator`` mapped over the remote task ids it returns, copying to S3: moto,
+connection ``aws_moto``) and the batch operator (one deferrable ``WanxiangBatchEditOperator`` task over the
+same edits, writing to S3 with its ledger and ``report.jsonl``). Both have the deadline edit and the audit.
 
 Retries are the ones a user would set for a flaky network and restarting workers: a try that lost its
 worker (SIGKILL) or hit an error the client does not retry (a create whose answer was lost) is retried by
@@ -21,6 +22,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, task
 
+from airflow_provider_wanxiang.operators.batch import WanxiangBatchEditOperator
 from airflow_provider_wanxiang.operators.copy_results import WanxiangCopyResultsOperator
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangSubmitOperator
 from tests.images import png_data_uri
@@ -35,6 +37,8 @@ DEADLINE = timedelta(seconds=30)
 #: remote task and times out again (and cancels again), so few.
 DEADLINE_RETRIES = 2
 AUDIT_PAGE = 10
+#: Remote edits the batch keeps in flight (the emulator's limit is lifted in the campaign).
+BATCH_CONCURRENCY = 10
 BUCKET = "wanxiang-campaign"
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 #: Tries per task: enough that a 20 % fault rate plus one SIGKILL and one S3 outage cannot exhaust them.
@@ -70,9 +74,35 @@ def mapped_submit_and_copy(dag_id: str) -> None:
         retries=RETRIES,
         retry_delay=RETRY_DELAY,
     ).expand(wanxiang_task_id=edits.output)
-    # An edit with a deadline it cannot meet: its wait times out and the remote task is canceled (the
-    # cancel route), as a user's SLA would have it. It fails, naming the timeout.
-    deadline = WanxiangSubmitOperator(
+    [copies, deadline_edit()] >> audit()
+
+
+def batch_edits(dag_id: str) -> None:
+    """The batch path: the same edits as items of one deferrable batch task (``edit``), 10 in flight."""
+    edits = WanxiangBatchEditOperator(
+        task_id="edit",
+        items=[
+            {"key": f"edit-{index:02d}", "prompt": p, "images": [IMAGE]} for index, p in enumerate(prompts())
+        ],
+        destination=destination(dag_id),
+        max_concurrent=BATCH_CONCURRENCY,
+        submit_rps=5.0,
+        deferrable=True,
+        poll_interval=2.0,
+        linger=0.5,
+        # Creates whose answer a fault lost are reported (CreateUnconfirmed), not paid twice in this run:
+        # the task succeeds with them in the report, which the test reads.
+        max_failed=EDITS,
+        retries=RETRIES,
+        retry_delay=RETRY_DELAY,
+    )
+    [edits, deadline_edit()] >> audit()
+
+
+def deadline_edit() -> WanxiangSubmitOperator:
+    """An edit with a deadline it cannot meet: its wait times out and the remote task is canceled (the
+    cancel route), as a user's SLA would have it. It fails, naming the timeout."""
+    return WanxiangSubmitOperator(
         task_id="deadline_edit",
         prompt=f"An edit nobody can wait for {NEVER_ENDS}",
         images=[IMAGE],
@@ -83,7 +113,6 @@ def mapped_submit_and_copy(dag_id: str) -> None:
         retries=DEADLINE_RETRIES,
         retry_delay=RETRY_DELAY,
     )
-    [copies, deadline] >> audit()
 
 
 @task(retries=RETRIES, retry_delay=RETRY_DELAY, trigger_rule="all_done")
@@ -102,10 +131,13 @@ def audit() -> int:
     return len(ids)
 
 
-#: dag_id -> builder of its tasks. A batch DAG is added here (e.g. ``"wx_campaign_batch": batch_edits``).
+#: dag_id -> builder of its tasks.
 CAMPAIGNS: dict[str, Callable[[str], None]] = {
     "wx_campaign_mapped": mapped_submit_and_copy,
+    "wx_campaign_batch": batch_edits,
 }
+#: The campaigns whose edits are items of one batch task (per-edit checks read its report.jsonl).
+BATCH_CAMPAIGNS = frozenset({"wx_campaign_batch"})
 
 for _dag_id, _build in CAMPAIGNS.items():
     with DAG(

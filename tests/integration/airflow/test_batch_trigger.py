@@ -66,3 +66,23 @@ def test_deadline_passed_gives_a_timeout_event(wanxiang_emulator: WanxiangEmulat
     (event,) = _events(trigger)
 
     assert event["status"] == "timeout"
+
+
+def test_on_kill_cancels_the_pending_tasks_in_flight_and_leaves_the_running_one(
+    wanxiang_emulator: WanxiangEmulator,
+) -> None:
+    """What Airflow >= 3.3 awaits when a user kills the deferred batch: the queued tasks are canceled (not
+    billed), the started one cannot be and keeps running; the event-less trigger raises nothing."""
+    wanxiang_emulator.configure(max_concurrent=1, over_concurrency="queue", pending_fraction=0)
+    running = _submit(wanxiang_emulator, "occupies the only slot [seconds:30]")
+    queued = [_submit(wanxiang_emulator, f"queued behind it #{i}") for i in range(2)]
+    trigger = WanxiangBatchTrigger(wanxiang_task_ids=[running, *queued], end_time=time.time() + 60)
+
+    asyncio.run(trigger.on_kill())
+
+    with WanxiangClient(ClientConfig(api_key=API_KEY, base_url=wanxiang_emulator.base_url)) as client:
+        statuses = {task_id: client.get_task(task_id).status.value for task_id in [running, *queued]}
+    assert statuses == {running: "RUNNING", queued[0]: "CANCELED", queued[1]: "CANCELED"}
+    stats = wanxiang_emulator.stats()
+    assert stats["cancels"] == 3  # it asked for each; the server refused the started one
+    assert stats["final_status"]["CANCELED"] == 2

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from airflow_provider_wanxiang.batch.engine import BUDGET_CODE
+from airflow_provider_wanxiang.batch.engine import BUDGET_CODE, TIMEOUT_CODE
 from airflow_provider_wanxiang.batch.ledger import Entry, ItemStatus, Ledger
 from airflow_provider_wanxiang.batch.report import summarize, write_report
 from airflow_provider_wanxiang.client import ClientConfig, WanxiangValidationError
@@ -120,6 +120,54 @@ def test_resubmits_only_what_a_new_attempt_can_fix(emulator: WanxiangEmulator, t
     # The next run resubmits the InternalError again, and never the two that would fail the same way.
     Batch(emulator, str(tmp_path), items).wave(run_id="run-2", resubmit_attempts=0)
     assert emulator.stats()["tasks_created"] == 6
+
+
+def test_task_timeout_cancels_a_pending_task_and_the_rest_of_the_batch_goes_on(
+    emulator: WanxiangEmulator, tmp_path: Path
+) -> None:
+    # 90 % of a task's run time is PENDING: the stuck edit stays PENDING for 54 s, the others for 0.27 s.
+    emulator.configure(pending_fraction=0.9)
+    prompts = {"stuck": "Make it white [seconds:60]", **{f"ok-{i}": f"Make it white #{i}" for i in range(4)}}
+    batch = Batch(emulator, str(tmp_path), items_for(prompts))
+
+    assert batch.wave(task_timeout=1.5).finished
+
+    stats = emulator.stats()
+    assert stats["tasks_created"] == 5
+    assert (stats["cancels"], stats["final_status"]["CANCELED"]) == (1, 1)
+    write_report(batch.root, batch.plans, batch.ledger, "run-1")
+    report = read_report(tmp_path)
+    assert (report["stuck"]["status"], report["stuck"]["code"]) == ("failed", TIMEOUT_CODE)
+    assert (
+        "task_timeout=1.5 s" in report["stuck"]["message"]
+        and "canceled while PENDING" in report["stuck"]["message"]
+    )
+    assert {key: line["status"] for key, line in report.items() if key != "stuck"} == dict.fromkeys(
+        [f"ok-{i}" for i in range(4)], "succeeded"
+    )
+
+
+def test_task_timeout_of_a_running_task_reports_it_and_a_later_run_reattaches(
+    emulator: WanxiangEmulator, tmp_path: Path
+) -> None:
+    emulator.configure(pending_fraction=0)  # RUNNING at once: it cannot be canceled
+    items = items_for({"slow": "Make it white [seconds:4]", "ok": "Make it white"})
+    batch = Batch(emulator, str(tmp_path), items)
+
+    batch.wave(task_timeout=1.0)
+
+    assert emulator.stats()["final_status"]["CANCELED"] == 0
+    write_report(batch.root, batch.plans, batch.ledger, "run-1")
+    report = read_report(tmp_path)
+    assert (report["slow"]["status"], report["slow"]["code"]) == ("failed", TIMEOUT_CODE)
+    assert "could not be canceled" in report["slow"]["message"]
+    assert report["ok"]["status"] == "succeeded"
+
+    # The next run waits for the same remote task (no timeout now) and stores its result: nothing paid twice.
+    later = Batch(emulator, str(tmp_path), items)
+    assert later.wave(run_id="run-2").finished
+    assert emulator.stats()["tasks_created"] == 2
+    assert (tmp_path / "slow" / "0.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_resume_after_sigkill_reattaches_in_flight_and_skips_done(
