@@ -51,9 +51,12 @@ def test_demo_streams_the_remote_task_its_status_changes_and_where_the_png_lande
             )
         )
     ]
-    assert [status for _, status in statuses] == ["RUNNING", "SUCCEEDED"], result.stdout
-    first, last = (float(seconds) for seconds, _ in statuses)
-    assert first <= last  # elapsed since the submit, in the order the statuses were seen
+    # Each change shown once, in the service's order. PENDING shows only when the first check comes before
+    # the emulator starts the edit (a loaded machine); RUNNING always does (a 4 s edit, checks ~2 s apart).
+    seen = [status for _, status in statuses]
+    assert seen in (["RUNNING", "SUCCEEDED"], ["PENDING", "RUNNING", "SUCCEEDED"]), result.stdout
+    elapsed = [float(seconds) for seconds, _ in statuses]
+    assert elapsed == sorted(elapsed)  # elapsed since the submit, in the order the statuses were seen
 
     # The PNG the demo points at is on disk, in the remote task's folder, and decodes.
     hint = lines[-1]
