@@ -250,7 +250,8 @@ class BatchEngine:
             elif entry.status is ItemStatus.SUBMITTED and entry.task_id is not None:
                 attach.append((plan.key, entry.task_id))
             elif entry.status is ItemStatus.FAILED:
-                if entry.code in (COPY_FAILED_CODE, TIMEOUT_CODE) and entry.task_id is not None:
+                # Its remote task exists (and is paid): read it again rather than pay for a new one.
+                if entry.code in (COPY_FAILED_CODE, TIMEOUT_CODE, POLLING_CODE) and entry.task_id is not None:
                     attach.append((plan.key, entry.task_id))
                 elif entry.retryable or entry.code in (BUDGET_CODE, INVALID_CODE, POLLING_CODE):
                     to_submit.append(plan.key)
