@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import secrets
 import shutil
 import sys
@@ -156,9 +157,9 @@ def run_once(stack: AirflowStack, mode: str, items: int, seconds: float, timeout
         dag_id,
         run_id,
     )
-    starts = [_when(r[4]) for r in rows if r[0] in EDITING_TASKS and r[4]]
-    ends = [_when(r[5]) for r in rows if r[0] in STORING_TASKS and r[5]]
-    makespan = (max(ends) - min(starts)) if starts and ends else float("nan")  # type: ignore[type-var,operator]
+    starts = [t for r in rows if r[0] in EDITING_TASKS and (t := _when(r[4])) is not None]
+    ends = [t for r in rows if r[0] in STORING_TASKS and (t := _when(r[5])) is not None]
+    makespan = (max(ends) - min(starts)) if starts and ends else float("nan")
     ideal = math.ceil(items / CONCURRENT) * seconds
     stored = sum(1 for _ in destination.rglob("*.png"))
     # The DB may hold the id without dashes; the supervisor logs ``str(UUID)``.
@@ -222,6 +223,8 @@ def main() -> int:
     exit_on_sigterm()
     runs: list[dict[str, Any]] = []
     setup_s = 0.0
+    generated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     with contextlib.ExitStack() as stack_scope:
         home = Path(stack_scope.enter_context(tempfile.TemporaryDirectory(prefix="wanxiang-bench-batch-")))
         began = time.monotonic()
@@ -252,6 +255,8 @@ def main() -> int:
         "concurrent": CONCURRENT,
         "submit_rps": SUBMIT_RPS,
         "setup_s": round(setup_s, 1),
+        "generated": generated,
+        "load_average_at_start": load_at_start,
         "runs": runs,
         "medians": summarize([r for r in runs if "makespan_s" in r]),
     }

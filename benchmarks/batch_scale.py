@@ -91,6 +91,7 @@ def main() -> int:
     figures = {
         "name": "batch_scale",
         "command": command_line(),
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "items": args.items,
         "concurrent": args.concurrent,
         "finished": result.finished,
