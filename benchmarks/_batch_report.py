@@ -126,7 +126,7 @@ def batch_airflow_section(fig: dict[str, Any]) -> str:
     )
     ran = {(r["task_seconds"], r["mode"]) for r in rows}
     missing = [f"{WAYS[m]} at D = {d:g} s" for d in (10.0, 30.0) for m in WAYS if (d, m) not in ran]
-    not_run = f"**Not run** (no time left for them in this run): {'; '.join(missing)}.\n\n" if missing else ""
+    not_run = f"**Not measured in these runs**: {'; '.join(missing)}.\n\n" if missing else ""
     return (
         "## Catalogue batches: the batch operator against mapped tasks + pool\n\n"
         "Figures from these runs (not from the run named at the top of the page when the times differ):\n\n"
