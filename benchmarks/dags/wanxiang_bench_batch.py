@@ -6,7 +6,7 @@
 - ``wx_bench_mapped``: the documented recipe before the batch operator (dags/wanxiang_nightly_batch.py,
   docs/waiting.md): dynamic task mapping of the deferrable ``WanxiangSubmitOperator`` behind the 5-slot
   ``wanxiang`` pool counting deferred tasks, then a mapped ``WanxiangCopyResultsOperator``. Operator defaults
-  (the trigger's 1.5 s poll) except the recipe's ``retries=2``.
+  (the trigger's 1.5 s poll) except the recipe's ``retries=2``, with a 1 s ``retry_delay`` like the batch's.
 
 The run's ``conf`` gives ``n`` (items) and ``destination`` (an absolute local folder). Every item is the
 same tiny picture with its own key and seed; the emulator's run time (fixed, no spread) is set by the
@@ -85,6 +85,9 @@ with DAG(
         deferrable=True,
         pool=POOL,
         retries=2,
+        # As the batch tasks': Airflow's default 300 s would stall a run whose resume hit the state-mismatch
+        # race (likely with 1 s edits: the trigger fires within a second of the deferral).
+        retry_delay=timedelta(seconds=1),
     ).expand_kwargs(submit_kwargs())
     WanxiangCopyResultsOperator.partial(
         task_id="copy_results",
