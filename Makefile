@@ -49,7 +49,7 @@ help:
 	@echo "make lint       ruff + mypy"
 	@echo "make docs       build the Sphinx docs (warnings are errors)"
 	@echo "make docs-images redraw the docs' pictures: the gallery (from the emulator) and the diagrams"
-	@echo "make bench      run every benchmark (~15 min on 2 cores): benchmarks/results.md, .json, plots"
+	@echo "make bench      run every benchmark (~70 min on 2 cores, 50 of them the batch runs on Airflow): benchmarks/results.md, .json, plots"
 	@echo "make bench-smoke every benchmark end to end with tiny N, one repeat (CI; no timing asserts)"
 	@echo "make e2e-celery the production topology under faults: CeleryExecutor, PostgreSQL, Redis, two"
 	@echo "                workers, two triggerers, 20 % injected faults (installs PostgreSQL and Redis)"

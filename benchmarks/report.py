@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from _batch_report import batch_airflow_section, batch_scale_section
+
 PACKAGES = (
     "airflow-provider-wanxiang",
     "apache-airflow",
@@ -402,6 +404,8 @@ SECTIONS = {
     "copy_memory": copy_section,
     "detection_latency": detection_section,
     "worker_slots": worker_slots_section,
+    "batch_airflow": batch_airflow_section,
+    "batch_scale": batch_scale_section,
 }
 
 

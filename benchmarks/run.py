@@ -49,6 +49,10 @@ BENCHMARKS: tuple[tuple[str, list[str], list[str]], ...] = (
             "5",
         ],
     ),
+    # Issue 11: the batch operator against the mapped-tasks + pool recipe on a real Airflow deployment
+    # (N = 100, D = 10 and 30 s by default), and the 10,000-item case.
+    ("batch_airflow.py", [], ["--items", "10", "--seconds", "1"]),
+    ("batch_scale.py", [], ["--items", "200"]),
 )
 
 
