@@ -43,7 +43,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from _common import command_line, exit_on_sigterm, median, write_figures
+from _common import ROOT, command_line, exit_on_sigterm, median, write_figures
+
+# The deployment is the end-to-end suite's (tests/e2e/stack.py): the repository root on the path.
+sys.path.insert(0, str(ROOT))
 
 from tests.e2e.stack import AirflowStack, running_stack
 

@@ -24,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import EMULATOR_KEY, MIB, Emulator, command_line, rss_bytes, write_figures
+from _common import EMULATOR_KEY, MIB, ROOT, Emulator, command_line, rss_bytes, write_figures
+
+# The test-image maker (tests/images.py): the repository root on the path.
+sys.path.insert(0, str(ROOT))
 
 from airflow_provider_wanxiang.batch.engine import BatchEngine, BatchSettings
 from airflow_provider_wanxiang.batch.items import Catalogue, validate_catalogue
