@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 import psutil
 import pytest
 
+from airflow_provider_wanxiang.compat import AIRFLOW_V_3_3_PLUS
 from tests.e2e.dags.wanxiang_e2e_dags import BATCH_MAX_FAILED
 from tests.e2e.stack import AirflowStack
 from tests.e2e.test_deferred_e2e import (
@@ -172,7 +173,31 @@ def sigkill_task_process(stack: AirflowStack, dag_id: str, run_id: str, *, after
     process.send_signal(signal.SIGKILL)
     psutil.wait_procs([process], timeout=30)
     pid: int = process.pid
+    if not AIRFLOW_V_3_3_PLUS:
+        clear_after_kill(stack, dag_id, run_id)
     return pid
+
+
+def clear_after_kill(stack: AirflowStack, dag_id: str, run_id: str) -> None:
+    """Airflow 3.1's supervisor reports any non-zero exit of a task process as FAILED, retries or not (3.3
+    asks the server whether the try should be retried): there, the user clears the failed task, as the UI's
+    "Clear" does, and the new try resumes the batch from its ledger exactly as an automatic retry would."""
+
+    def failed() -> bool | None:
+        return True if batch_row(stack, dag_id, run_id)["state"] == "failed" else None
+
+    stack.wait_for("the killed try to be reported failed", failed, run=(dag_id, run_id))
+    stack.rest(
+        "POST",
+        f"/dags/{dag_id}/clearTaskInstances",
+        {
+            "dag_run_id": run_id,
+            "task_ids": ["batch"],
+            "dry_run": False,
+            "only_failed": True,
+            "reset_dag_runs": True,
+        },
+    )
 
 
 def incremental_reruns(
