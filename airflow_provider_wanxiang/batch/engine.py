@@ -67,7 +67,6 @@ COPY_FAILED_CODE = "CopyFailed"  #: the remote task succeeded but a result could
 BUDGET_CODE = "BudgetExhausted"  #: ``max_images`` left no room for the item
 AMBIGUOUS_CODE = "CreateUnconfirmed"  #: the create's answer was lost after sending: it may exist
 INVALID_CODE = "InvalidInput"  #: the item stopped validating between validation and submission
-POLLING_CODE = "PollingError"  #: its status could not be read (a later run re-attaches to the task)
 #: its remote task outlived ``task_timeout``: canceled if it was PENDING; a later wave re-attaches to it
 TIMEOUT_CODE = "TaskTimeout"
 _STATUS_CODES = {TaskStatus.CANCELED: "Canceled", TaskStatus.UNKNOWN: "Unknown"}
@@ -251,9 +250,9 @@ class BatchEngine:
                 attach.append((plan.key, entry.task_id))
             elif entry.status is ItemStatus.FAILED:
                 # Its remote task exists (and is paid): read it again rather than pay for a new one.
-                if entry.code in (COPY_FAILED_CODE, TIMEOUT_CODE, POLLING_CODE) and entry.task_id is not None:
+                if entry.code in (COPY_FAILED_CODE, TIMEOUT_CODE) and entry.task_id is not None:
                     attach.append((plan.key, entry.task_id))
-                elif entry.retryable or entry.code in (BUDGET_CODE, INVALID_CODE, POLLING_CODE):
+                elif entry.retryable or entry.code in (BUDGET_CODE, INVALID_CODE):
                     to_submit.append(plan.key)
                 else:
                     self.progress.failed += 1  # the same edit would fail the same way: reported, not paid
