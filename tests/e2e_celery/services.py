@@ -15,20 +15,17 @@ pytest's ``tmp_path`` lives under a root-only (0700) directory that ``nobody`` c
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+
+from tests.moto_s3 import MotoS3
 
 #: Debian installs each major version under /usr/lib/postgresql/<major>/bin (not on PATH).
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
@@ -180,59 +177,9 @@ def redis_keyspace(port: int) -> dict[bytes, bytes]:
     return dump
 
 
-@dataclass
-class MotoS3:
-    """moto's S3 over HTTP on 127.0.0.1, stoppable and restartable on the same port (objects kept)."""
-
-    server: Any
-    port: int
-
-    @classmethod
-    def start(cls) -> MotoS3:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        return cls(server=server, port=server.get_host_and_port()[1])
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def client(self) -> Any:
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket: clients get 'connection refused'."""
-        self.server.stop()
-        inner = self.server._server
-        if inner is not None:
-            inner.server_close()
-
-    def restart(self) -> None:
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-
-    def objects(self, bucket: str) -> dict[str, bytes]:
-        client = self.client
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
-        return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
-
-    def multipart_uploads(self, bucket: str) -> list[dict[str, Any]]:
-        uploads: list[dict[str, Any]] = self.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-        return uploads
-
-
 @contextlib.contextmanager
 def moto_s3() -> Iterator[MotoS3]:
-    server = MotoS3.start()
+    server = MotoS3()
     try:
         yield server
     finally:

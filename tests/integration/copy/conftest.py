@@ -2,24 +2,20 @@
 loopback), a result host that relays (and spoils) the emulator's result URLs, and helpers to make finished
 remote tasks quickly.
 
-moto's state lives in this process, so stopping its server and starting a new one on the same port is a
-real outage-and-recovery of the S3 endpoint with the data kept, as with a restarted S3 gateway.
+The S3 API is :class:`tests.moto_s3.MotoS3` (shared with the Celery campaign).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from airflow_provider_wanxiang.client import ClientConfig, Task, WanxiangClient, build_edit_request
 from airflow_provider_wanxiang.emulator import EmulatorServer
@@ -27,6 +23,7 @@ from airflow_provider_wanxiang.testing.connection import connection_env_var
 from airflow_provider_wanxiang.testing.emulator import UNLIMITED_INSTANT, WanxiangEmulator
 from tests.images import png_data_uri
 from tests.integration.copy.result_host import ResultHost
+from tests.moto_s3 import MotoS3
 
 #: A connection id no other test module uses: Airflow caches one filesystem per (scheme, conn_id) for the
 #: whole process, so a shared name could hand us another module's (dead) endpoint.
@@ -36,45 +33,8 @@ IMAGE = png_data_uri(480, 400, (30, 140, 200))
 
 
 # -- moto -------------------------------------------------------------------------------------------------
-class MotoS3:
-    """moto's S3 served over HTTP on 127.0.0.1, stoppable and restartable on the same port."""
-
-    def __init__(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        self.port = self._server.get_host_and_port()[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name="us-east-1",
-        )
-
-    def stop(self) -> None:
-        """Stop serving and close the listening socket (clients then get 'connection refused')."""
-        self._server.stop()
-        server = self._server._server
-        if server is not None:
-            server.server_close()
-
-    def restart(self) -> None:
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-
-    def keys(self, bucket: str) -> list[str]:
-        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-
-    def multipart_uploads(self, bucket: str) -> list[dict[str, Any]]:
-        uploads: list[dict[str, Any]] = self.client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-        return uploads
-
-
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[MotoS3]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = MotoS3()
     yield server
     server.stop()
