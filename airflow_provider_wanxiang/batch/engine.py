@@ -12,8 +12,12 @@ for ``linger`` seconds and it is time to give the worker slot back: the caller t
 task ids and runs the next wave when one finishes. The same code is the resume path after a kill.
 
 Money rules: an ``intent`` is durable in the ledger before each create; a create is retried only when the
-server cannot have enqueued it (a 429 shrinks the window and backs off, the item waits its turn again);
-a failed edit is resubmitted only when
+server cannot have enqueued it (a 429 shrinks the window and backs off, the item waits its turn again).
+A create the server may have enqueued although it failed (a 500/502/504, an answer lost after sending:
+:func:`~airflow_provider_wanxiang.client.retry.may_have_enqueued`, the rule the client's own retries keep)
+is *unconfirmed*: its intent stays, named, and it is not submitted again within the same try — the next try
+or run submits it again and names it as an ambiguous create, as the submit operator's retry does. A failed
+edit is resubmitted only when
 :func:`~airflow_provider_wanxiang.client.error_codes.is_retryable_by_resubmit` says a new paid attempt
 can help; ``max_images`` is checked before the first create and before every create after it.
 """
@@ -40,7 +44,6 @@ from airflow_provider_wanxiang.client import (
     RetryPolicy,
     Task,
     TaskStatus,
-    TransportError,
     UnsupportedOperationError,
     WanxiangError,
     WanxiangValidationError,
@@ -48,6 +51,7 @@ from airflow_provider_wanxiang.client import (
 from airflow_provider_wanxiang.client.async_client import AsyncWanxiangClient, open_session
 from airflow_provider_wanxiang.client.error_codes import is_retryable_by_resubmit
 from airflow_provider_wanxiang.client.pacing import TokenBucket
+from airflow_provider_wanxiang.client.retry import may_have_enqueued
 from airflow_provider_wanxiang.polling import Log
 
 __all__ = [
@@ -65,7 +69,8 @@ _log = logging.getLogger(__name__)
 #: Codes the batch itself gives an item (the others are the server's).
 COPY_FAILED_CODE = "CopyFailed"  #: the remote task succeeded but a result could not be stored
 BUDGET_CODE = "BudgetExhausted"  #: ``max_images`` left no room for the item
-AMBIGUOUS_CODE = "CreateUnconfirmed"  #: the create's answer was lost after sending: it may exist
+#: a create that failed after sending (lost answer, 500/502/504): the task may exist and be billed
+AMBIGUOUS_CODE = "CreateUnconfirmed"
 INVALID_CODE = "InvalidInput"  #: the item stopped validating between validation and submission
 #: its remote task outlived ``task_timeout``: canceled if it was PENDING; a later wave re-attaches to it
 TIMEOUT_CODE = "TaskTimeout"
@@ -100,6 +105,9 @@ class BatchSettings:
     #: long after this wave created (or re-attached to) it, cancel it if still PENDING, report the item.
     task_timeout: float | None = None
     run_id: str = "run"
+    #: Whether an unconfirmed create of this run (see the module docstring) is submitted again: ``True`` in
+    #: the first wave of a try (a retry is the user's consent to pay again), ``False`` in the waves after it.
+    resubmit_unconfirmed: bool = True
 
 
 @dataclass
@@ -256,10 +264,13 @@ class BatchEngine:
                     to_submit.append(plan.key)
                 else:
                     self.progress.failed += 1  # the same edit would fail the same way: reported, not paid
+            elif self._unconfirmed_in_this_try(entry):
+                self.progress.failed += 1  # created or not, only a new try pays for it again
             else:  # INTENT (ambiguous, named by the caller) or RELEASED
                 to_submit.append(plan.key)
+        resubmitted = set(to_submit)
         for key in ambiguous:
-            if key in self._fingerprints:
+            if key in resubmitted:
                 self.log.warning(
                     "Wanxiang batch: item %r may have been created (and billed) by a process that was killed "
                     "between recording its intent and its task id (an ambiguous create); submitting it again",
@@ -267,6 +278,14 @@ class BatchEngine:
                 )
         self._check_budget(to_submit)
         return to_submit, attach
+
+    def _unconfirmed_in_this_try(self, entry: Entry) -> bool:
+        return (
+            entry.status is ItemStatus.INTENT
+            and entry.code == AMBIGUOUS_CODE
+            and entry.run == self.settings.run_id
+            and not self.settings.resubmit_unconfirmed
+        )
 
     def _check_budget(self, to_submit: list[str]) -> None:
         maximum = self.settings.max_images
@@ -564,11 +583,30 @@ class BatchEngine:
             self._fatal = err  # every other item would fail the same way
             self._notify()
             return "failed"
-        if isinstance(err, TransportError) and err.request_sent:
-            # The server may have enqueued it: the intent stays, so the next run names it (ambiguous).
+        if may_have_enqueued(err):
+            # It may exist and be billed: the intent stays, named, and its images count against max_images.
+            n = self._fingerprints[key].n
             self.log.warning(
-                "Wanxiang batch: create of item %r is unconfirmed (%s); not resubmitting", key, err
+                "Wanxiang batch: create of item %r is unconfirmed (%s): the service may have created it "
+                "(and will bill it); not submitting it again in this try (a retry or the next run does, "
+                "naming it)",
+                key,
+                err,
             )
+            message = f"the create's answer was lost or was a server error after sending: {err}"
+            self.ledger.record(
+                key,
+                Entry(
+                    fingerprint,
+                    ItemStatus.INTENT,
+                    code=AMBIGUOUS_CODE,
+                    message=message,
+                    run=run,
+                    requested=requested + n,
+                    images=images,
+                ),
+            )
+            self._spent_images += n
             self.progress.failed += 1
             self._notify()
             return "failed"

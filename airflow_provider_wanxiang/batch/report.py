@@ -31,8 +31,8 @@ def _status(plan: ItemPlan, ledger: Ledger, run_id: str) -> str:
         return "not_submitted"
     if entry.status is ItemStatus.SUCCEEDED:
         return "succeeded" if entry.run == run_id else "skipped"
-    if entry.status is ItemStatus.FAILED:
-        return "failed"
+    if entry.status is ItemStatus.FAILED or (entry.status is ItemStatus.INTENT and entry.code is not None):
+        return "failed"  # an intent with a code: an unconfirmed create, left for the next try
     return "not_submitted" if entry.status in (ItemStatus.INTENT, ItemStatus.RELEASED) else "in_flight"
 
 

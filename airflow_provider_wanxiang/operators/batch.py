@@ -153,7 +153,7 @@ class WanxiangBatchEditOperator(BaseOperator):
 
     # -- Airflow entry points --------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
-        return self._wave(context)
+        return self._wave(context, first_of_try=True)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         """Resume after the trigger fired: run the next wave (results come from the ledger, not the event)."""
@@ -168,7 +168,7 @@ class WanxiangBatchEditOperator(BaseOperator):
             )
         if status == "error":
             self.log.warning("Wanxiang batch: the trigger gave up polling (%s); polling in the worker", event)
-        return self._wave(context)
+        return self._wave(context, first_of_try=False)
 
     def on_kill(self) -> None:
         """Stop submitting and cancel the in-flight remote tasks that are still PENDING (a started edit
@@ -197,7 +197,8 @@ class WanxiangBatchEditOperator(BaseOperator):
         ledger = Ledger(root)
         return plan, ledger
 
-    def _wave(self, context: Context) -> dict[str, Any]:
+    def _wave(self, context: Context, *, first_of_try: bool) -> dict[str, Any]:
+        """One wave; ``first_of_try``: a new try, which submits this run's unconfirmed creates again."""
         root = self._root()
         run_id = self._run_id(context)
         max_images = to_optional_int("max_images", self.max_images)
@@ -219,6 +220,7 @@ class WanxiangBatchEditOperator(BaseOperator):
             linger=self.linger if self.deferrable else None,
             task_timeout=self.task_timeout,
             run_id=run_id,
+            resubmit_unconfirmed=first_of_try,
         )
         copy_settings = CopySettings(
             overwrite=OverwritePolicy.IF_DIFFERENT, proxy=self.hook.client_config.proxy

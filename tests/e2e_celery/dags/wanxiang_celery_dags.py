@@ -90,8 +90,8 @@ def batch_edits(dag_id: str) -> None:
         deferrable=True,
         poll_interval=2.0,
         linger=0.5,
-        # Creates whose answer a fault lost are reported (CreateUnconfirmed), not paid twice in this run:
-        # the task succeeds with them in the report, which the test reads.
+        # Creates a fault left unconfirmed (a 500 or a reset after sending: the task may exist) are reported
+        # (CreateUnconfirmed), not paid twice in this try: the task succeeds with them in the report.
         max_failed=EDITS,
         retries=RETRIES,
         retry_delay=RETRY_DELAY,

@@ -140,3 +140,33 @@ def test_invalid_items_fail_the_task_before_any_create(
     assert "item 1 (key 'bad key'): key: 'bad key' is not a valid key" in output
     assert "item 2 (key 'too-many'): n: 9 is above the maximum of 4" in output
     assert wanxiang_emulator.stats()["tasks_created"] == 0
+
+
+def test_an_unconfirmed_create_is_not_paid_again_by_the_later_waves_of_a_deferred_batch(
+    wanxiang_emulator: WanxiangEmulator, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    wanxiang_emulator.configure(task_seconds=1.0, task_seconds_spread=0.0, max_concurrent=2, submit_rps=5)
+    # The service stores the first edit, then answers 500: the batch cannot know whether it exists.
+    wanxiang_emulator.inject_faults("create", [{"status": 500, "after_enqueue": True}])
+    prompts = {f"sku-{i}": f"Make the background white [seconds:1] #{i}" for i in range(4)}
+    items = write_items(tmp_path / "items.jsonl", prompts)
+    conf = {"items": str(items), "destination": str(tmp_path / "out")}
+
+    first = run_dag("wx_batch_deferrable", run_conf=conf)
+
+    assert first.state == "success", task_states(first)  # max_failed=100 in this DAG
+    output = capfd.readouterr().out
+    assert output.count("Wanxiang batch: deferring on") >= 1  # later waves ran, after a deferral
+    assert "create of item 'sku-0' is unconfirmed" in output
+    assert wanxiang_emulator.stats()["tasks_created"] == 4  # the unconfirmed one once, never again this try
+    assert xcom(first, "batch")["failed_items"] == {"sku-0": "CreateUnconfirmed"}
+    assert report(tmp_path / "out")["sku-0"]["status"] == "failed"
+
+    # The next run submits it again and names it; the three done items are skipped.
+    second = run_dag("wx_batch_deferrable", run_conf=conf)
+
+    assert second.state == "success", task_states(second)
+    assert "item 'sku-0' may have been created (and billed)" in capfd.readouterr().out
+    assert wanxiang_emulator.stats()["tasks_created"] == 5
+    summary = xcom(second, "batch")
+    assert (summary["succeeded"], summary["skipped"], summary["failed"]) == (1, 3, 0)

@@ -15,11 +15,12 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from airflow_provider_wanxiang.batch.engine import BUDGET_CODE, TIMEOUT_CODE
+from airflow_provider_wanxiang.batch.engine import AMBIGUOUS_CODE, BUDGET_CODE, TIMEOUT_CODE
 from airflow_provider_wanxiang.batch.ledger import Entry, ItemStatus, Ledger
 from airflow_provider_wanxiang.batch.report import summarize, write_report
 from airflow_provider_wanxiang.client import ClientConfig, WanxiangValidationError
@@ -241,6 +242,70 @@ def test_an_intent_without_a_task_id_is_named_as_an_ambiguous_create(
     assert batch.ambiguous == ["sku-00001"]
     assert "item 'sku-00001' may have been created (and billed)" in caplog.text
     assert emulator.stats()["tasks_created"] == 2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "after_enqueue": True},
+        {"drop": True, "after_enqueue": True},
+        {"status": 502},  # never enqueued here, but nothing a client sees says so
+    ],
+    ids=["500-after-enqueue", "reset-after-enqueue", "502"],
+)
+def test_a_create_that_may_have_been_enqueued_is_not_paid_again_in_the_same_try(
+    emulator: WanxiangEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, fault: dict[str, Any]
+) -> None:
+    emulator.configure(submit_rps=0)
+    batch = Batch(emulator, str(tmp_path), items_for(prompts(3)))
+    emulator.inject_faults("create", [fault])
+    enqueued = 1 if fault.get("after_enqueue") else 0
+
+    with caplog.at_level("WARNING"):
+        assert batch.wave(max_images=4).finished
+
+    # The first create failed in a way that may have billed it: it is named, counted against max_images, and
+    # not created again; the other two items are done.
+    stats = emulator.stats()
+    assert stats["tasks_created"] == 2 + enqueued
+    assert "create of item 'sku-00000' is unconfirmed" in caplog.text
+    assert batch.ledger.entries["sku-00000"].requested == 1
+    write_report(batch.root, batch.plans, batch.ledger, "run-1")
+    report = read_report(tmp_path)
+    assert (report["sku-00000"]["status"], report["sku-00000"]["code"]) == ("failed", AMBIGUOUS_CODE)
+    assert report["sku-00000"]["wanxiang_task_id"] is None
+    assert summarize(batch.plans, batch.ledger, "run-1")["failed_items"] == {"sku-00000": AMBIGUOUS_CODE}
+
+    # A later wave of the same try (a deferred batch resuming) leaves it alone ...
+    later = batch.wave(resubmit_unconfirmed=False)
+    assert later.finished and later.created == 0
+    assert emulator.stats()["tasks_created"] == 2 + enqueued
+
+    # ... a new try (the user's retry) submits it again, naming it, within what max_images still allows.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        retry = batch.wave(max_images=4)
+    assert retry.created == 1 and batch.ambiguous == ["sku-00000"]
+    assert "item 'sku-00000' may have been created (and billed)" in caplog.text
+    assert emulator.stats()["tasks_created"] == 3 + enqueued
+    assert batch.ledger.entries["sku-00000"].requested == 2
+    summary = summarize(batch.plans, batch.ledger, "run-1")
+    assert (summary["succeeded"], summary["failed"]) == (3, 0)
+
+
+def test_a_create_refused_before_enqueueing_is_sent_again_in_the_same_wave(
+    emulator: WanxiangEmulator, tmp_path: Path
+) -> None:
+    emulator.configure(submit_rps=0)
+    batch = Batch(emulator, str(tmp_path), items_for(prompts(3)))
+    emulator.inject_faults("create", [{"status": 503, "retry_after": 0}])
+
+    assert batch.wave().finished
+
+    stats = emulator.stats()
+    assert (stats["faults_by_route"]["create"], stats["tasks_created"]) == (1, 3)
+    summary = summarize(batch.plans, batch.ledger, "run-1")
+    assert (summary["succeeded"], summary["failed"]) == (3, 0)
 
 
 def test_outputs_ledger_and_report_on_s3(emulator: WanxiangEmulator, moto_s3: MotoS3, s3_bucket: str) -> None:
