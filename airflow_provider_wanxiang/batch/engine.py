@@ -30,7 +30,7 @@ import contextlib
 import dataclasses
 import logging
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from airflow_provider_wanxiang.batch.items import Catalogue, ItemPlan
@@ -81,9 +81,10 @@ _MAX_GROUP = 64
 #: A 429 on create: the longest pause before the item is tried again.
 _MAX_BACKOFF = 30.0
 
-#: Copies one finished task's successful images for ``key``: ``(outputs, error)`` with ``outputs`` the
-#: ``(index, bytes)`` stored and ``error`` the first copy error's text (``None`` when all were stored).
-Copier = Callable[[Task, str], tuple[list[tuple[int, int]], str | None]]
+#: Copies one finished task's successful images for ``key``, then removes the item's superseded images
+#: (the third argument) it did not rewrite: ``(outputs, error)`` with ``outputs`` the ``(index, bytes)``
+#: stored and ``error`` the copy errors' text (``None`` when all were stored).
+Copier = Callable[[Task, str, Sequence[int]], tuple[list[tuple[int, int]], str | None]]
 
 
 @dataclass(frozen=True)
@@ -701,7 +702,8 @@ class BatchEngine:
         )
         self.progress.images += task.usage.image_count if task.usage else 0
         if task.status is TaskStatus.SUCCEEDED:
-            outputs, error = await asyncio.to_thread(self.copier, task, key)
+            superseded = previous.superseded if previous is not None else ()
+            outputs, error = await asyncio.to_thread(self.copier, task, key, superseded)
             if error is not None:
                 self._end(
                     key,

@@ -77,6 +77,10 @@ class Entry:
     run: str | None = None
     #: Images requested by the creates this run made for the item (the ``max_images`` money guard).
     requested: int = 0
+    #: Indices of images an earlier state of the item stored that its next success replaces: those the new
+    #: edit does not write again are removed then, so no image of an old prompt (or of an old ``n``) stays
+    #: beside the new ones. Carried by :meth:`Ledger.record` until that success.
+    superseded: tuple[int, ...] = ()
 
     def to_record(self, key: str) -> dict[str, Any]:
         record: dict[str, Any] = {"k": key, "f": self.fingerprint, "s": self.status.value}
@@ -96,6 +100,8 @@ class Entry:
             record["run"] = self.run
         if self.requested:
             record["req"] = self.requested
+        if self.superseded:
+            record["old"] = list(self.superseded)
         return record
 
     @classmethod
@@ -111,6 +117,7 @@ class Entry:
             images=int(record.get("img", 0)),
             run=record.get("run"),
             requested=int(record.get("req", 0)),
+            superseded=tuple(int(i) for i in record.get("old", ())),
         )
 
 
@@ -172,7 +179,16 @@ class Ledger:
 
     # -- recording ---------------------------------------------------------------------------------------
     def record(self, key: str, entry: Entry) -> None:
-        """Set ``key``'s state now (in memory) and queue it for the next flush."""
+        """Set ``key``'s state now (in memory) and queue it for the next flush.
+
+        Until the item succeeds again, the images its earlier states stored stay listed as ``superseded``
+        (the new success removes those it does not rewrite).
+        """
+        previous = self.entries.get(key)
+        if previous is not None and entry.status is not ItemStatus.SUCCEEDED:
+            stored = {index for index, _ in previous.outputs}
+            if stored or previous.superseded:
+                entry.superseded = tuple(sorted(stored.union(previous.superseded, entry.superseded)))
         self.entries[key] = entry
         self._buffer.append(entry.to_record(key))
         self._appended += 1

@@ -9,6 +9,7 @@ request per image, so a resume or an incremental run over 10,000 items stays che
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from airflow_provider_wanxiang.batch.ledger import LEDGER_DIR, Entry
@@ -27,16 +28,37 @@ def output_location(root: Location, key: str, index: int) -> Location:
 
 
 def make_copier(root: Location, settings: CopySettings) -> Any:
-    """A :data:`~airflow_provider_wanxiang.batch.engine.Copier` writing under ``root`` with ``settings``."""
+    """A :data:`~airflow_provider_wanxiang.batch.engine.Copier` writing under ``root`` with ``settings``.
 
-    def copy(task: Task, key: str) -> tuple[list[tuple[int, int]], str | None]:
+    Once every image is stored, the ``superseded`` images of the item's earlier state that were not written
+    again are removed (an edit re-run with a smaller ``n``, or with an image that failed this time): the
+    destination then holds exactly the outputs the report lists.
+    """
+
+    def copy(
+        task: Task, key: str, superseded: Sequence[int] = ()
+    ) -> tuple[list[tuple[int, int]], str | None]:
         targets = [Target(r, output_location(root, key, r.index), None) for r in task.succeeded_images]
         reports = copy_targets(task, targets, settings, log=log)
         outputs = [(r.index, int(r.size or 0)) for r in reports if r.error is None and r.size is not None]
         errors = [f"image {r.index}: {r.error}" for r in reports if r.error is not None]
-        return outputs, ("; ".join(errors) if errors else None)
+        if errors:
+            return outputs, "; ".join(errors)
+        written = {index for index, _ in outputs}
+        for index in sorted(set(superseded) - written):
+            _remove_quietly(output_location(root, key, index))
+        return outputs, None
 
     return copy
+
+
+def _remove_quietly(location: Location) -> None:
+    try:
+        location.fs.rm_file(location.path)
+    except FileNotFoundError:
+        pass
+    except Exception:  # the new outputs are stored and reported; an old image left over is only untidy
+        log.warning("Could not remove the superseded image %s", location.uri, exc_info=True)
 
 
 class ListedOutputs:

@@ -308,6 +308,35 @@ def test_a_create_refused_before_enqueueing_is_sent_again_in_the_same_wave(
     assert (summary["succeeded"], summary["failed"]) == (3, 0)
 
 
+def test_a_new_edit_with_fewer_images_leaves_no_old_image_beside_the_new_ones(
+    emulator: WanxiangEmulator, tmp_path: Path
+) -> None:
+    keys = {"fewer": "Make it white", "partial": "Make it white", "same": "Make it white"}
+    Batch(emulator, str(tmp_path), items_for(keys, n=2)).wave()
+    assert sorted(p.name for p in (tmp_path / "fewer").iterdir()) == ["0.png", "1.png"]
+    old_same = (tmp_path / "same" / "1.png").read_bytes()
+
+    # Run 2: one item now asks for one image, one gets only one of its two, one is unchanged (skipped).
+    items = [
+        *items_for({"fewer": "Make it grey"}, n=1),
+        *items_for({"partial": "Make it grey [partial:1]"}, n=2),
+        *items_for({"same": "Make it white"}, n=2),
+    ]
+    batch = Batch(emulator, str(tmp_path), items)
+    batch.wave(run_id="run-2")
+
+    write_report(batch.root, batch.plans, batch.ledger, "run-2")
+    report = read_report(tmp_path)
+    for key in ("fewer", "partial"):
+        # The destination holds exactly what the report lists: the old 1.png went with the new edit.
+        assert report[key]["outputs"] == [f"{tmp_path.as_uri()}/{key}/0.png"]
+        assert sorted(p.name for p in (tmp_path / key).iterdir()) == ["0.png"]
+        assert batch.ledger.entries[key].superseded == ()
+    assert report["same"]["status"] == "skipped"
+    assert (tmp_path / "same" / "1.png").read_bytes() == old_same
+    assert emulator.stats()["tasks_created"] == 5
+
+
 def test_outputs_ledger_and_report_on_s3(emulator: WanxiangEmulator, moto_s3: MotoS3, s3_bucket: str) -> None:
     destination = f"s3://{S3_CONN_ID}@{s3_bucket}/catalogue"
     items = items_for({"a": "Make it white", "b": "Make it blue [partial:1]"}, n=2)

@@ -98,3 +98,26 @@ def test_a_failed_write_keeps_the_records_for_the_next_flush(tmp_path: Path) -> 
         return ledger._buffer
 
     assert [record["k"] for record in asyncio.run(write())] == ["a"]
+
+
+def test_the_images_of_an_earlier_state_stay_superseded_until_the_item_succeeds_again(tmp_path: Path) -> None:
+    async def write() -> Ledger:
+        ledger = Ledger(root(tmp_path))
+        ledger.record("a", Entry("f1", ItemStatus.SUCCEEDED, task_id="t1", outputs=((0, 10), (1, 12))))
+        ledger.record("a", Entry("f2", ItemStatus.INTENT))  # the prompt changed: a new edit
+        ledger.record("a", Entry("f2", ItemStatus.SUBMITTED, task_id="t2"))
+        await ledger.close()
+        return ledger
+
+    ledger = asyncio.run(write())
+
+    assert ledger.entries["a"].superseded == (0, 1)
+    again = Ledger(root(tmp_path))
+    again.load()
+    assert again.entries["a"].superseded == (0, 1)  # durable: a later wave or try still knows them
+    again.record("a", Entry("f2", ItemStatus.FAILED, task_id="t2", code="CopyFailed"))
+    assert again.entries["a"].superseded == (0, 1)
+    again.record("a", Entry("f2", ItemStatus.SUCCEEDED, task_id="t2", outputs=((0, 11),)))
+    assert again.entries["a"].superseded == ()  # the success removed them (the copier's job)
+    again.record("b", Entry("f3", ItemStatus.INTENT))
+    assert again.entries["b"].superseded == ()
