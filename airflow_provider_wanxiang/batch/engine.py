@@ -271,12 +271,17 @@ class BatchEngine:
                 to_submit.append(plan.key)
         resubmitted = set(to_submit)
         for key in ambiguous:
-            if key in resubmitted:
-                self.log.warning(
-                    "Wanxiang batch: item %r may have been created (and billed) by a process that was killed "
-                    "between recording its intent and its task id (an ambiguous create); submitting it again",
-                    key,
-                )
+            if key not in resubmitted:
+                continue
+            unconfirmed = self.ledger.entries[key].code == AMBIGUOUS_CODE
+            self.log.warning(
+                "Wanxiang batch: item %r may have been created (and billed) %s (an ambiguous create); "
+                "submitting it again",
+                key,
+                "by an earlier create whose answer was an error after sending"
+                if unconfirmed
+                else "by a process that was killed between recording its intent and its task id",
+            )
         self._check_budget(to_submit)
         return to_submit, attach
 
