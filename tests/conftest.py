@@ -34,6 +34,11 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflo
 for _var in ("DASHSCOPE_API_KEY", "DASHSCOPE_HTTP_BASE_URL"):
     os.environ.pop(_var, None)
 
+# Airflow configures logging on its first import, replacing the root logger's handlers. Imported here, once,
+# before any test: were it first imported inside a test, it would drop the handlers pytest's ``caplog``
+# attaches to that test (a test then passed or failed depending on which tests ran before it).
+import airflow  # noqa: E402,F401
+
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Remove the session's Airflow home (DB, logs, copied DAGs) so runs do not pile up in the temp dir."""
