@@ -9,6 +9,10 @@ forgets.
 How it is written, so that it works on stores that cannot append (S3): every flush writes one new,
 immutable *segment* object (JSON Lines) atomically; now and then the whole state is *compacted* into one
 ``index.json`` (written atomically, naming the segments it absorbed) and the absorbed segments are deleted.
+Compaction rewrites the whole index, so it is amortised: while a run goes on, every :data:`COMPACT_EVERY`
+segments; when a process closes the ledger (a deferred batch does at the end of every wave), only once the
+segments left would cost the next reader more than the index itself (:data:`SEGMENTS_AT_REST`, or a
+quarter of the index's bytes), so thousands of short waves do not each rewrite a 10,000-item index.
 A reader takes the index, then replays the segments it does not name, in name order (names sort by time).
 A crash between writing the index and deleting the segments is harmless: the index names them, so they are
 skipped, and the next compaction deletes them.
@@ -37,7 +41,7 @@ from typing import Any
 from airflow_provider_wanxiang.copying.destination import Location
 from airflow_provider_wanxiang.copying.sinks import write_bytes_atomic
 
-__all__ = ["COMPACT_EVERY", "LEDGER_DIR", "Entry", "ItemStatus", "Ledger"]
+__all__ = ["COMPACT_EVERY", "LEDGER_DIR", "SEGMENTS_AT_REST", "Entry", "ItemStatus", "Ledger"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,8 @@ LEDGER_DIR = "_wanxiang"
 FLUSH_DELAY = 0.1
 #: Segments written between two compactions.
 COMPACT_EVERY = 200
+#: Most segments a closed ledger leaves for the next reader beside its index (each is one more read).
+SEGMENTS_AT_REST = 32
 
 
 class ItemStatus(str, Enum):
@@ -136,6 +142,8 @@ class Ledger:
         self._durable = 0
         self._lock = asyncio.Lock()
         self._segments: list[str] = []  # segment names not yet absorbed by the index
+        self._segment_bytes = 0  # their size
+        self._index_bytes = 0  # the size of the index they would be compacted into (as last read or written)
         self._written_since_compaction = 0
         self._writer = uuid.uuid4().hex[:8]
         self._background: set[asyncio.Task[None]] = set()
@@ -154,12 +162,19 @@ class Ledger:
         fs, folder = self.folder.fs, self.folder.path
         fs.invalidate_cache(folder)
         try:
-            names = sorted(p.rstrip("/").rpartition("/")[2] for p in fs.ls(folder, detail=False))
+            listing = fs.ls(folder, detail=True)
         except FileNotFoundError:
-            names = []
+            listing = []
+        sizes = {
+            str(info["name"]).rstrip("/").rpartition("/")[2]: int(info.get("size") or 0) for info in listing
+        }
+        names = sorted(sizes)
         absorbed: set[str] = set()
         if "index.json" in names:
-            document = json.loads(bytes(fs.cat_file(f"{folder}/index.json")))
+            body = bytes(fs.cat_file(f"{folder}/index.json"))
+            self._index_bytes = len(body)
+            document = json.loads(body)
+            del body
             absorbed = set(document.get("absorbed", ()))
             for key, record in document.get("entries", {}).items():
                 self.entries[key] = Entry.from_record({"k": key, **record})
@@ -170,6 +185,7 @@ class Ledger:
                 self._delete_quietly(name)
                 continue
             self._segments.append(name)
+            self._segment_bytes += sizes[name]
             for line in bytes(fs.cat_file(f"{folder}/{name}")).splitlines():
                 if line.strip():
                     record = json.loads(line)
@@ -228,20 +244,30 @@ class Ledger:
                 await self._compact()
 
     async def close(self) -> None:
-        """Flush what is left and compact, so the next run reads one object."""
+        """Flush what is left; compact when the segments left would cost the next reader more than the index.
+
+        The first close compacts (there is no index yet), and so does one that leaves
+        :data:`SEGMENTS_AT_REST` segments or a quarter of the index's bytes in segments.
+        """
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.flush()
         async with self._lock:
-            if self._segments:
+            if self._segments and (
+                self._index_bytes == 0
+                or len(self._segments) >= SEGMENTS_AT_REST
+                or 4 * self._segment_bytes >= self._index_bytes
+            ):
                 await self._compact()
 
     # -- storage -----------------------------------------------------------------------------------------
     def _write_segment(self, records: Iterable[dict[str, Any]]) -> str:
         name = f"seg-{time.time_ns():020d}-{self._writer}-{self.segments_written:06d}.jsonl"
         body = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records)
-        write_bytes_atomic(self.folder.fs, f"{self.folder.path}/{name}", body.encode(), content_type=None)
+        data = body.encode()
+        write_bytes_atomic(self.folder.fs, f"{self.folder.path}/{name}", data, content_type=None)
         self.segments_written += 1
+        self._segment_bytes += len(data)
         return name
 
     async def _compact(self) -> None:
@@ -262,6 +288,8 @@ class Ledger:
             write_bytes_atomic, self.folder.fs, f"{self.folder.path}/index.json", body, content_type=None
         )
         self._segments = [name for name in self._segments if name not in set(absorbed)]
+        self._segment_bytes = 0  # under the lock, so no segment was written meanwhile: all are absorbed
+        self._index_bytes = len(body)
         self._written_since_compaction = 0
         self.compactions += 1
         await asyncio.to_thread(self._delete_all_quietly, absorbed)

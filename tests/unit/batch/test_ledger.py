@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fsspec.implementations.local import LocalFileSystem
 
-from airflow_provider_wanxiang.batch.ledger import Entry, ItemStatus, Ledger
+from airflow_provider_wanxiang.batch.ledger import SEGMENTS_AT_REST, Entry, ItemStatus, Ledger
 from airflow_provider_wanxiang.copying.destination import Location
 
 
@@ -47,11 +47,11 @@ def test_compaction_writes_one_index_and_removes_the_segments(tmp_path: Path) ->
             )
             await ledger.flush()
         assert ledger.compactions == 2
-        await ledger.close()
+        await ledger.close()  # one small segment beside a six-item index: left for the reader to replay
 
     asyncio.run(write())
 
-    assert files(tmp_path) == ["index.json"]
+    assert len(files(tmp_path)) == 2 and files(tmp_path)[0] == "index.json"
     loaded = Ledger(root(tmp_path))
     assert loaded.load() == []
     assert loaded.entries["k6"].outputs == ((0, 9),)
@@ -121,3 +121,53 @@ def test_the_images_of_an_earlier_state_stay_superseded_until_the_item_succeeds_
     assert again.entries["a"].superseded == ()  # the success removed them (the copier's job)
     again.record("b", Entry("f3", ItemStatus.INTENT))
     assert again.entries["b"].superseded == ()
+
+
+def test_short_waves_do_not_each_rewrite_a_large_index(tmp_path: Path) -> None:
+    """A deferred batch closes the ledger after every wave: 100 waves of two records over 2,000 items."""
+
+    async def first_run() -> None:
+        ledger = Ledger(root(tmp_path))
+        for index in range(2000):
+            ledger.record(f"k{index}", Entry(f"f{index}", ItemStatus.SUCCEEDED, task_id=f"t{index}"))
+        await ledger.close()
+        assert ledger.compactions == 1  # no index yet: the first close writes one
+
+    async def wave(number: int) -> int:
+        ledger = Ledger(root(tmp_path))
+        ledger.load()
+        for key in (f"k{2 * number}", f"k{2 * number + 1}"):
+            ledger.record(key, Entry("g", ItemStatus.SUBMITTED, task_id=f"w{number}"))
+        await ledger.close()
+        return ledger.compactions
+
+    asyncio.run(first_run())
+    compactions = 0
+    for number in range(100):
+        compactions += asyncio.run(wave(number))
+        assert len(files(tmp_path)) <= SEGMENTS_AT_REST  # the index and what the next reader replays
+
+    # Counted, not timed: one index rewrite per SEGMENTS_AT_REST waves, not one per wave.
+    assert compactions == 100 // SEGMENTS_AT_REST
+    loaded = Ledger(root(tmp_path))
+    assert loaded.load() == []
+    assert loaded.entries["k199"] == Entry("g", ItemStatus.SUBMITTED, task_id="w99")
+    assert loaded.entries["k200"].task_id == "t200" and len(loaded.entries) == 2000
+
+
+def test_a_close_compacts_once_the_segments_weigh_a_quarter_of_the_index(tmp_path: Path) -> None:
+    async def run() -> list[int]:
+        ledger = Ledger(root(tmp_path))
+        ledger.record("a", Entry("f", ItemStatus.INTENT))
+        await ledger.close()  # the index: one small entry
+        counts = []
+        for number in range(3):
+            again = Ledger(root(tmp_path))
+            again.load()
+            again.record(f"b{number}", Entry("f" * 200, ItemStatus.INTENT))  # bigger than the whole index
+            await again.close()
+            counts.append(again.compactions)
+        return counts
+
+    assert asyncio.run(run()) == [1, 1, 1]
+    assert files(tmp_path) == ["index.json"]
