@@ -79,6 +79,8 @@ STATE_STORE_KEY = "wanxiang_task"
 #: Remote task ids stay queryable for 24 h; remembering them longer is pointless.
 STATE_RETENTION = timedelta(hours=24)
 _REATTACHABLE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.SUCCEEDED})
+#: Statuses a create's answer can stand in for a first status query with: nothing to collect yet.
+_UNFINISHED = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
 
 
 class WanxiangSubmitOperator(BaseOperator):
@@ -247,7 +249,7 @@ class WanxiangSubmitOperator(BaseOperator):
             DEFAULT_TRIGGER_POLL_INTERVAL if self.deferrable else DEFAULT_POLL_INTERVAL
         )
         wait = Wait.begin(task_id, self.wanxiang_conn_id, interval, self.error_budget, self.timeout)
-        # Short edits may already be done: check once before deferring.
+        # ``known``: the create's answer (just enqueued) or a re-attached task's status (maybe done already).
         task = known or self.hook.get_conn().get_task(task_id)
         if self.deferrable and outcome_from_task(task) is None:
             defer(self, context, wait)
@@ -290,6 +292,11 @@ class WanxiangSubmitOperator(BaseOperator):
                 raise
             task_id = created.task_id
             self.log.info("Submitted Wanxiang task %s (request_id=%s)", task_id, created.request_id)
+            if created.status in _UNFINISHED:
+                # The create's answer is this try's first status read: an edit takes 30 s or more, so a
+                # status query right now would only say PENDING again (one query per edit saved, and the
+                # deferral starts at once).
+                known = Task(task_id, created.status, request_id=created.request_id)
             if store is not None:
                 store.set(
                     STATE_STORE_KEY,
