@@ -11,7 +11,9 @@ A simulation in VIRTUAL time (real minutes are too long to run here), driving th
   1, 1, 2, 2, 2, 4, 4, 4, 5, 5, ... s) with its clock and ``_get`` replaced by the virtual ones;
 - ``fixed10``: a query every 10 s.
 
-Every waiter also makes the status query the worker makes right after the create (t = 0). Edit durations are
+The SDK's and the fixed schedule's first status query is at t = 0, right after the create; ours makes none
+there (the operator defers on the create's answer, PENDING) and queries first after ``first_delay``. Edit
+durations are
 drawn as the emulator draws them (lognormal, median ``EmulatorConfig.task_seconds``, sigma
 ``task_seconds_spread``: most 30 s-2 min). Each wait is simulated alone: the SDK's and the fixed schedules
 are per wait, so their detection latency (first query that sees the task terminal, minus the moment it
@@ -75,7 +77,7 @@ def simulate_ours(duration: float, concurrency: int) -> tuple[float, float]:
         fair_interval=(lambda: 0.0) if batching else (lambda: concurrency / DEFAULT_QUERY_BUDGET),
     )
     phase = random.uniform(0, round_s)
-    now, queries = 0.0, 1.0  # the worker's query right after the create
+    now, queries = 0.0, 0.0  # no query right after the create: its answer (PENDING) is the first read
     if duration <= now:
         return now, queries
     now += schedule.first_delay(now)
