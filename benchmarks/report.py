@@ -332,11 +332,12 @@ def goals_section(figures: dict[str, dict[str, Any]]) -> str:
             "A deferred edit pays Airflow's per-workload work twice (submit, resume): forking the task "
             "process, loading the DAG file and its imports, the Execution API calls and the "
             "supervisor's wrap-up, plus the operator's own work (checking and encoding the images, the "
-            "create, and in this run one status check before deferring, which the operator has since dropped). "
-            "Here 4 edits start their task processes at once on 2 shared "
+            "create, and in this run one status check before deferring, which the operator has since "
+            "dropped). Here 4 edits start their task processes at once on 2 shared "
             "cores, so each start waits for CPU (the repeats spread widely, see the section). This run "
             "does not split Airflow's share from the operator's. Would move it: measuring that split "
-            "first (task-log timestamps); then a lighter DAG file and imports; for the ratio, longer edits (a fixed cost: a 120 s edit halves it).",
+            "first (task-log timestamps); then a lighter DAG file and imports; for the ratio, longer "
+            "edits (a fixed cost: a 120 s edit halves it).",
         )
     return (
         "## Goals of issue 10 against this run\n\n"
