@@ -143,9 +143,7 @@ def batch_airflow_section(fig: dict[str, Any]) -> str:
         "count every task process started (first run, resume after a deferral, retry) / N. **The machine "
         "has 2 cores shared with other jobs running at the same time**: the Airflow processes, the emulator "
         "and the task processes compete for them, which lengthens every Airflow hand-over.\n\n"
-        f"{table}\n\n"
-        + (f"{fig['reading']}\n\n" if fig.get("reading") else "")
-        + f"{not_run}"
+        f"{table}\n\n" + (f"{fig['reading']}\n\n" if fig.get("reading") else "") + f"{not_run}"
         f"{_goals(rows)}\n"
     )
 
