@@ -14,8 +14,9 @@ events), query strings and fragments of URLs (signed URLs carry their signature 
 (``user:password@`` or an object-storage connection id) and result URLs (signed capabilities, never seen
 here at all: the copy operator reports where it *wrote*). The API key is never passed to this module.
 
-The batch operator reuses it: :func:`output_ref` for each written object, :func:`task_ref` per remote task,
-:func:`record_hook_lineage` and :func:`operator_lineage` for the two audiences.
+The batch operator reuses it: :func:`output_ref` for each written object, :func:`task_ref` per remote task
+(the destination and :func:`tasks_ref` past a thousand of either), :func:`record_hook_lineage` and
+:func:`operator_lineage` for the two audiences.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "output_ref",
     "record_hook_lineage",
     "task_ref",
+    "tasks_ref",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,11 +128,20 @@ def task_ref(base_url: str, wanxiang_task_id: str) -> LineageRef:
     The host tells the region or workspace apart (and an emulator or gateway from the real service); the
     path and any user info of a host override are left out.
     """
+    return LineageRef(_task_namespace(base_url), f"tasks/{wanxiang_task_id}")
+
+
+def tasks_ref(base_url: str) -> LineageRef:
+    """Every remote task of the API at ``base_url`` as one dataset (a batch too large to name each)."""
+    return LineageRef(_task_namespace(base_url), "tasks")
+
+
+def _task_namespace(base_url: str) -> str:
     parts = urlsplit(base_url)
     host = parts.hostname or "unknown"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    return LineageRef(f"{TASK_SCHEME}://{host}", f"tasks/{wanxiang_task_id}")
+    return f"{TASK_SCHEME}://{host}"
 
 
 def _unique(refs: Iterable[LineageRef]) -> list[LineageRef]:

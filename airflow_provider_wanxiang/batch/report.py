@@ -18,7 +18,7 @@ from airflow_provider_wanxiang.batch.outputs import output_location
 from airflow_provider_wanxiang.copying.destination import Location
 from airflow_provider_wanxiang.copying.sinks import write_atomically
 
-__all__ = ["REPORT_NAME", "report_lines", "summarize", "write_report"]
+__all__ = ["REPORT_NAME", "report_lines", "run_results", "summarize", "write_report"]
 
 REPORT_NAME = "report.jsonl"
 #: Failed keys listed in the XCom summary (all of them are in the report file).
@@ -83,3 +83,23 @@ def summarize(plans: list[ItemPlan], ledger: Ledger, run_id: str) -> dict[str, A
                 failed[plan.key] = (entry.code if entry is not None else None) or "NotSubmitted"
     summary["failed_items"] = failed
     return summary
+
+
+def run_results(
+    root: Location, plans: list[ItemPlan], ledger: Ledger, run_id: str
+) -> tuple[list[str], list[str]]:
+    """What this run made, for lineage: ``(remote task ids, URIs of the images it stored)``.
+
+    Items skipped as already done are left out (this run wrote nothing for them).
+    """
+    task_ids: list[str] = []
+    written: list[str] = []
+    for plan in plans:
+        entry = ledger.entries.get(plan.key)
+        if entry is None or entry.run != run_id or entry.fingerprint != plan.fingerprint:
+            continue
+        if entry.task_id is not None:
+            task_ids.append(entry.task_id)
+        if entry.status is ItemStatus.SUCCEEDED:
+            written.extend(output_location(root, plan.key, index).uri for index, _ in entry.outputs)
+    return task_ids, written

@@ -23,19 +23,29 @@ from airflow_provider_wanxiang.batch.items import Catalogue
 from airflow_provider_wanxiang.batch.ledger import Entry, Ledger
 from airflow_provider_wanxiang.batch.outputs import ListedOutputs, make_copier
 from airflow_provider_wanxiang.batch.plan import RunPlan, load_or_validate
-from airflow_provider_wanxiang.batch.report import summarize, write_report
+from airflow_provider_wanxiang.batch.report import run_results, summarize, write_report
 from airflow_provider_wanxiang.client import WanxiangValidationError
 from airflow_provider_wanxiang.coercion import to_int, to_optional_int, to_optional_str, to_seconds
 from airflow_provider_wanxiang.copying import CopySettings, OverwritePolicy, destination_root
 from airflow_provider_wanxiang.copying.destination import Location
 from airflow_provider_wanxiang.exceptions import WanxiangBatchError, WanxiangTaskTimeoutError
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
+from airflow_provider_wanxiang.lineage import (
+    LineageRef,
+    operator_lineage,
+    output_ref,
+    record_hook_lineage,
+    task_ref,
+    tasks_ref,
+)
 from airflow_provider_wanxiang.polling import DEFAULT_TRIGGER_POLL_INTERVAL
 from airflow_provider_wanxiang.triggers.batch import WanxiangBatchTrigger
 from airflow_provider_wanxiang.waiting import DEFERRAL_GRACE
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_wanxiang.lineage import OperatorLineage
 
 __all__ = ["WanxiangBatchEditOperator"]
 
@@ -45,6 +55,10 @@ DEFAULT_BATCH_TIMEOUT = timedelta(hours=12)
 #: task that ends meanwhile is handled at once (no slot gap), and a trigger never fires seconds after the
 #: deferral (Airflow 3.2-3.3.2's "state mismatch" race, docs/batch.md).
 DEFAULT_LINGER = 5.0
+#: Most remote tasks, and most stored images, a batch names one by one in its lineage. Past it the run is
+#: reported as the destination prefix (and the API's task namespace): an OpenLineage event naming 10,000
+#: objects is more than lineage backends are made to take.
+MAX_LINEAGE_DATASETS = 1000
 
 
 def _positive_float(name: str, value: object) -> float:
@@ -146,6 +160,8 @@ class WanxiangBatchEditOperator(BaseOperator):
                 "batch); drop it or set deferrable=False",
             )
         self._engine: BatchEngine | None = None
+        self._lineage_inputs: list[LineageRef] = []
+        self._lineage_outputs: list[LineageRef] = []
 
     @cached_property
     def hook(self) -> WanxiangHook:
@@ -273,6 +289,7 @@ class WanxiangBatchEditOperator(BaseOperator):
             report_uri,
         )
         self._annotate_outlets(context, root, summary)
+        self._record_lineage(root, plan, ledger, run_id)
         if summary["failed"] > self.max_failed:
             shown = ", ".join(f"{key} ({code})" for key, code in summary["failed_items"].items())
             raise WanxiangBatchError(
@@ -282,6 +299,25 @@ class WanxiangBatchEditOperator(BaseOperator):
                 summary=summary,
             )
         return summary
+
+    def _record_lineage(self, root: Location, plan: RunPlan, ledger: Ledger, run_id: str) -> None:
+        """Report this run's remote tasks (read) and the images it stored (written), as the copy operator
+        does for one task; past :data:`MAX_LINEAGE_DATASETS` each side is reported as a whole."""
+        base_url = self.hook.client_config.base_url
+        task_ids, written = run_results(root, plan.items, ledger, run_id)
+        inputs = [task_ref(base_url, task_id) for task_id in task_ids]
+        outputs = [ref for uri in written if (ref := output_ref(uri)) is not None]
+        if len(inputs) > MAX_LINEAGE_DATASETS:
+            inputs = [tasks_ref(base_url)]
+        if len(outputs) > MAX_LINEAGE_DATASETS:
+            outputs = [ref for ref in (output_ref(root.uri),) if ref is not None]
+        self._lineage_inputs, self._lineage_outputs = inputs, outputs
+        record_hook_lineage(self.hook, inputs=inputs, outputs=outputs)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Any, Any]:
+        """OpenLineage at the end (also when too many items failed): this run's remote tasks in, the images
+        it stored out (see :meth:`_record_lineage`)."""
+        return operator_lineage(inputs=self._lineage_inputs, outputs=self._lineage_outputs)
 
     def _annotate_outlets(self, context: Context, root: Location, summary: dict[str, Any]) -> None:
         """Put the destination and the counts in the ``extra`` of each outlet Asset's event."""

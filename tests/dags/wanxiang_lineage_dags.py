@@ -1,11 +1,12 @@
-"""Airflow DAGs for the lineage tests: an edit and its copy, with operators and with the TaskFlow helper.
+"""Airflow DAGs for the lineage tests: an edit and its copy, with operators and with the TaskFlow helper,
+and a batch.
 
 Bucket and connection come from ``dag_run.conf``; the input images from the Variable
-``wanxiang_lineage_images`` (a JSON list), because OpenLineage copies a run's whole ``conf`` into its events
-and the test checks that the inputs' signed query string appears nowhere in them. The ``wanxiang_default``
-and S3 connections are set by the test (emulator, moto). The lineage tests run these in a subprocess with
-the OpenLineage file transport configured (tests/integration/lineage/run_dags.py); in the normal test
-session they are only parsed.
+``wanxiang_lineage_images`` (a JSON list) and the batch's items from ``wanxiang_lineage_batch_items``,
+because OpenLineage copies a run's whole ``conf`` into its events and the test checks that the inputs'
+signed query string appears nowhere in them. The ``wanxiang_default`` and S3 connections are set by the
+test (emulator, moto). The lineage tests run these in a subprocess with the OpenLineage file transport
+configured (tests/integration/lineage/run_dags.py); in the normal test session they are only parsed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pendulum
 from airflow.sdk import DAG, task
 
 from airflow_provider_wanxiang.hooks.wanxiang import WanxiangHook
+from airflow_provider_wanxiang.operators.batch import WanxiangBatchEditOperator
 from airflow_provider_wanxiang.operators.wanxiang import WanxiangCopyResultsOperator, WanxiangSubmitOperator
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -54,5 +56,17 @@ with DAG("wx_lineage_taskflow", schedule=None, start_date=START, catchup=False) 
         "{{ var.value.wanxiang_lineage_images }}",
         "{{ dag_run.conf['bucket'] }}",
         "{{ dag_run.conf['conn_id'] }}",
+    )
+    globals()[dag.dag_id] = dag
+
+# The batch: its remote tasks in, the images it stored out.
+with DAG("wx_lineage_batch", schedule=None, start_date=START, catchup=False) as dag:
+    WanxiangBatchEditOperator(
+        task_id="batch",
+        items="{{ var.value.wanxiang_lineage_batch_items }}",
+        destination="s3://{{ dag_run.conf['bucket'] }}/batch/",
+        dest_conn_id="{{ dag_run.conf['conn_id'] }}",
+        deferrable=False,
+        poll_interval=0.3,
     )
     globals()[dag.dag_id] = dag

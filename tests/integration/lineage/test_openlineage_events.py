@@ -73,10 +73,16 @@ def runs(image_host: ImageHost, tmp_path_factory: pytest.TempPathFactory) -> Ite
             ),
             # Not in the run's conf: OpenLineage copies the conf into every event (see the DAG file).
             "AIRFLOW_VAR_WANXIANG_LINEAGE_IMAGES": json.dumps(images),
+            "AIRFLOW_VAR_WANXIANG_LINEAGE_BATCH_ITEMS": json.dumps(
+                [
+                    {"key": "model", "prompt": "Make the sky orange", "images": [http_input]},
+                    {"key": "shelf", "prompt": "Make the sky orange", "images": [images[2]], "n": 2},
+                ]
+            ),
             connection_env_var(): emulator.connection_json(),
             connection_env_var(S3_CONN_ID): json.dumps(s3_conn),
         }
-        dags = [["wx_lineage_operators", conf], ["wx_lineage_taskflow", conf]]
+        dags = [["wx_lineage_operators", conf], ["wx_lineage_taskflow", conf], ["wx_lineage_batch", conf]]
         done = subprocess.run(
             [sys.executable, "-m", "tests.integration.lineage.run_dags", json.dumps(dags), str(results_file)],
             cwd=REPO,
@@ -122,7 +128,7 @@ def _datasets(event: dict[str, Any], side: str) -> set[tuple[str, str]]:
 
 
 def test_the_runs_succeeded(runs: dict[str, Any]) -> None:
-    for dag_id in ("wx_lineage_operators", "wx_lineage_taskflow"):
+    for dag_id in ("wx_lineage_operators", "wx_lineage_taskflow", "wx_lineage_batch"):
         result = runs["results"][dag_id]
         assert result["state"] == "success", result
 
@@ -145,6 +151,19 @@ def test_copy_reports_the_remote_task_in_and_the_written_objects_out(runs: dict[
     assert written == [f"s3://{BUCKET}/edits/{task_id}/{i}.png" for i in range(2)]
     assert _datasets(event, "inputs") == {(runs["task_namespace"], f"tasks/{task_id}")}
     assert _datasets(event, "outputs") == {(f"s3://{BUCKET}", f"edits/{task_id}/{i}.png") for i in range(2)}
+
+
+def test_batch_reports_its_remote_tasks_in_and_the_images_it_stored_out(runs: dict[str, Any]) -> None:
+    event = _complete(runs, "wx_lineage_batch", "batch")
+    assert runs["results"]["wx_lineage_batch"]["xcom"]["batch"]["succeeded"] == 2
+    assert _datasets(event, "outputs") == {
+        (f"s3://{BUCKET}", "batch/model/0.png"),
+        (f"s3://{BUCKET}", "batch/shelf/0.png"),
+        (f"s3://{BUCKET}", "batch/shelf/1.png"),
+    }
+    inputs = _datasets(event, "inputs")
+    assert len(inputs) == 2 and {namespace for namespace, _ in inputs} == {runs["task_namespace"]}
+    assert all(name.startswith("tasks/") for _, name in inputs)
 
 
 def test_taskflow_helper_lineage_reaches_openlineage_through_hook_lineage(runs: dict[str, Any]) -> None:
@@ -172,12 +191,16 @@ def test_hook_lineage_from_the_hook(runs: dict[str, Any], image_host: ImageHost)
     taskflow = runs["results"]["wx_lineage_taskflow"]["xcom"]["edit"]
     task_ids = [operators["submit"], taskflow[0].split("/")[-2]]
     tasks = {f"{runs['task_namespace']}/tasks/{task_id}" for task_id in task_ids}
+    batch = _complete(runs, "wx_lineage_batch", "batch")
+    batch_tasks = {f"{namespace}/{name}" for namespace, name in _datasets(batch, "inputs")}
+    batch_images = {f"{namespace}/{name}" for namespace, name in _datasets(batch, "outputs")}
     assert ours["inputs"] == {
         f"{image_host.url.rstrip('/')}/inputs/model.png",
         f"s3://{BUCKET}/inputs/shelf.png",
         *tasks,  # read by the copies
+        *batch_tasks,  # read by the batch
     }
-    assert ours["outputs"] == {*tasks, *operators["copy"], *taskflow}
+    assert ours["outputs"] == {*tasks, *operators["copy"], *taskflow, *batch_images}
     assert "s3cr3t" not in json.dumps(runs["hook_lineage"])
 
 
