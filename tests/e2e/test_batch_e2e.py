@@ -183,10 +183,13 @@ def clear_after_kill(stack: AirflowStack, dag_id: str, run_id: str) -> None:
     asks the server whether the try should be retried): there, the user clears the failed task, as the UI's
     "Clear" does, and the new try resumes the batch from its ledger exactly as an automatic retry would."""
 
-    def failed() -> bool | None:
-        return True if batch_row(stack, dag_id, run_id)["state"] == "failed" else None
+    def run_failed() -> bool | None:
+        task_failed = batch_row(stack, dag_id, run_id)["state"] == "failed"
+        return True if task_failed and stack.dag_run_state(dag_id, run_id) == "failed" else None
 
-    stack.wait_for("the killed try to be reported failed", failed, run=(dag_id, run_id))
+    # The run too: cleared before the scheduler's verdict on the run, the verdict would land after the clear
+    # and leave the run failed with its task cleared (seen once in CI).
+    stack.wait_for("the killed try and its run to be reported failed", run_failed)
     stack.rest(
         "POST",
         f"/dags/{dag_id}/clearTaskInstances",
@@ -197,6 +200,10 @@ def clear_after_kill(stack: AirflowStack, dag_id: str, run_id: str) -> None:
             "only_failed": True,
             "reset_dag_runs": True,
         },
+    )
+    stack.wait_for(
+        "the cleared run to run again",
+        lambda: True if stack.dag_run_state(dag_id, run_id) != "failed" else None,
     )
 
 
