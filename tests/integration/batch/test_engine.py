@@ -212,10 +212,13 @@ def test_resume_after_sigkill_reattaches_in_flight_and_skips_done(
 
     assert result.finished
     # At most the one item between its durable intent and its durable task id is ambiguous; it is named and
-    # submitted again. Every other create of the killed process was re-attached, not paid again.
+    # submitted again. Every other create of the killed process was re-attached, not paid again. The kill may
+    # land before or after that item's create reached the service, so a named item is paid twice at most
+    # (CI saw both: 13 creates, and 12 with one item named).
     assert len(batch.ambiguous) <= 1
-    assert emulator.stats()["tasks_created"] == 12 + len(batch.ambiguous)
-    assert engine.created == 12 - created_before + len(batch.ambiguous)
+    total = emulator.stats()["tasks_created"]
+    assert 12 <= total <= 12 + len(batch.ambiguous)
+    assert 12 - created_before <= engine.created <= 12 - created_before + len(batch.ambiguous)
     summary = summarize(batch.plans, batch.ledger, "run-1")
     assert (summary["succeeded"], summary["failed"]) == (12, 0)
     for item in items:
@@ -224,7 +227,7 @@ def test_resume_after_sigkill_reattaches_in_flight_and_skips_done(
     # A third process finds everything done: nothing created, nothing copied again.
     again = Batch(emulator, str(destination), str(manifest))
     assert again.wave().created == 0
-    assert emulator.stats()["tasks_created"] == 12 + len(batch.ambiguous)
+    assert emulator.stats()["tasks_created"] == total
 
 
 def test_an_intent_without_a_task_id_is_named_as_an_ambiguous_create(
