@@ -185,13 +185,19 @@ def main() -> int:
     parser.add_argument("--synthetic-count", type=int, default=4, help="synthetic PNGs copied per run")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per figure (medians)")
     parser.add_argument("--json", help="write the figures here (for benchmarks/run.py)")
-    parser.add_argument("--block-mib", type=int, default=8, help="upload part size for S3 (>= 5)")
+    parser.add_argument(
+        "--block-mib", type=int, default=None, help="upload part size for S3 (>= 5; default: the library's)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=["stream", "naive", "boto3"], help=argparse.SUPPRESS)
     parser.add_argument("--dest", choices=["file", "s3"], help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.block_mib is None:
+        from airflow_provider_wanxiang.copying import DEFAULT_BLOCK_SIZE
+
+        args.block_mib = DEFAULT_BLOCK_SIZE // MIB
     if args.child:
         child(args)
         return 0

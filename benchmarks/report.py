@@ -156,7 +156,9 @@ def copy_section(fig: dict[str, Any]) -> str:
     )
     return (
         "## Copying results: throughput and peak memory\n\n"
-        f"Command: `{fig['command']}`\n\n"
+        f"Command: `{fig['command']}`"
+        + (f" (a run of its own, {fig['generated']}: {fig['note']})" if fig.get("generated") else "")
+        + "\n\n"
         "`stream` = `copying.copy_png` (what the copy operator runs); `naive` = `requests.get(url).content` "
         "then write; `boto3` = `s3.upload_fileobj` streaming the same HTTP body (reference throughput). "
         "Each figure is the median of fresh processes; the emulator, moto (S3) and the file server run in "

@@ -2,7 +2,8 @@
 
 Re-runs must be cheap and must never clobber someone else's file: an existing complete PNG of the announced
 size is kept without reading the result body; anything else is replaced or refused per
-:class:`OverwritePolicy`. The probe costs two small ranged reads whatever the object's size.
+:class:`OverwritePolicy`. The probe costs two small ranged reads whatever the object's size; on an object
+store, an absent object (every first copy) costs one request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from airflow_provider_wanxiang.copying.errors import (
     IntegrityError,
 )
 from airflow_provider_wanxiang.copying.png import HEADER_BYTES, MIN_PNG_BYTES, PNG_IEND, parse_png_header
-from airflow_provider_wanxiang.copying.sinks import describe
+from airflow_provider_wanxiang.copying.sinks import describe, is_object_store
 
 __all__ = ["ExistingObject", "OverwritePolicy", "keeps_existing", "probe_existing"]
 
@@ -88,10 +89,23 @@ def probe_existing(fs: Any, path: str) -> ExistingObject | None:
     The filesystem's listing cache is dropped first: an object deleted by someone else since this process
     last looked must not count as present.
 
+    On object stores the header is read first, so an absent object costs one request: ``fs.info`` would
+    add a listing (s3fs lists the prefix to tell an absent key from a "directory") to every first copy,
+    which made the probe a fifth of the time of copying a 4 MiB result to S3. A prefix of the same name
+    is no obstacle there: a key and a prefix coexist.
+
     :raises DestinationError: when the path is a directory, or the store cannot be read.
     """
     try:
         fs.invalidate_cache(path)
+        head: bytes | None = None
+        if is_object_store(fs):
+            try:
+                head = bytes(fs.cat_file(path, start=0, end=HEADER_BYTES))
+            except FileNotFoundError:
+                return None
+            except Exception:  # e.g. a range on an empty object (416); fs.info below tells what is there
+                head = None
         try:
             info = fs.info(path)
         except FileNotFoundError:
@@ -101,7 +115,8 @@ def probe_existing(fs: Any, path: str) -> ExistingObject | None:
         size = int(info.get("size") or 0)
         if size < MIN_PNG_BYTES:
             return ExistingObject(size=size, complete=False)
-        head = bytes(fs.cat_file(path, start=0, end=HEADER_BYTES))
+        if head is None:
+            head = bytes(fs.cat_file(path, start=0, end=HEADER_BYTES))
         tail = bytes(fs.cat_file(path, start=size - len(PNG_IEND), end=size))
     except CopyError:
         raise

@@ -29,6 +29,7 @@ __all__ = [
     "OBJECT_STORE_PROTOCOLS",
     "Sink",
     "describe",
+    "is_object_store",
     "open_sink",
     "read_small",
     "write_atomically",
@@ -38,7 +39,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Largest upload part buffered in memory for object stores; S3 needs >= 5 MiB for all but the last part.
-DEFAULT_BLOCK_SIZE: Final = 8 * 1024 * 1024
+#: Wanxiang results are a few MiB (a 1280*1280 PNG of pure noise is 4.7 MiB), so nearly every image goes up
+#: in one PUT. Larger images become multipart uploads, whose parts s3fs sends one after another after an
+#: extra create request: at 8 MiB parts, an 8.6 MiB image copied at ~0.75x boto3's throughput, in one PUT
+#: at ~1.1x (benchmarks/copy_memory.py). Memory holds at most the image, never more than one part.
+DEFAULT_BLOCK_SIZE: Final = 16 * 1024 * 1024
 #: fsspec protocols whose writes become visible only when the upload completes (single PUT or completed
 #: multipart / resumable / block-list upload), so streaming straight to the final key is atomic.
 OBJECT_STORE_PROTOCOLS: Final = frozenset(
@@ -70,6 +75,11 @@ def describe(err: BaseException) -> str:
 def _protocols(fs: Any) -> set[str]:
     protocol = getattr(fs, "protocol", ())
     return {protocol} if isinstance(protocol, str) else set(protocol)
+
+
+def is_object_store(fs: Any) -> bool:
+    """Whether ``fs`` writes objects that become visible only when their upload completes (S3, GCS, Azure)."""
+    return bool(_protocols(fs) & OBJECT_STORE_PROTOCOLS)
 
 
 def _temp_name(path: str) -> str:
@@ -220,7 +230,7 @@ def open_sink(
     """Open ``path`` for an atomic write with the strategy that fits ``fs`` (see the sink classes)."""
     if isinstance(fs, LocalFileSystem):
         return _LocalSink(path)
-    if _protocols(fs) & OBJECT_STORE_PROTOCOLS:
+    if is_object_store(fs):
         return _ObjectStoreSink(fs, path, block_size=block_size, content_type=content_type)
     return _TempRenameSink(fs, path)
 

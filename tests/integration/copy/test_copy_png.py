@@ -140,6 +140,44 @@ def test_s3_bad_md5_is_not_committed(
     assert moto_s3.keys(bucket) == []
 
 
+def test_s3_policies_cost_one_request_to_find_nothing_and_keep_what_is_there(
+    result_host: ResultHost, session: requests.Session, s3fs: S3FileSystem, moto_s3: MotoS3, bucket: str
+) -> None:
+    png = noisy_png(40, 40)
+    url = result_host.serve("/s3p.png", Route(png))
+    target = f"{bucket}/out/p.png"
+    moto_s3.client.put_object(Bucket=bucket, Key="out/p.png/beside", Body=b"x")  # a prefix of the same name
+    calls: list[str] = []
+    client = s3fs.connect()
+    client.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+
+    # A first copy: one request finds nothing (no listing to tell a "directory"), one PUT writes.
+    assert probe_existing(s3fs, target) is None
+    assert calls == ["GetObject"]
+    calls.clear()
+    assert copy_png(url, s3fs, target, session=session).action is CopyAction.WRITTEN
+    assert calls == ["GetObject", "PutObject"]
+
+    existing = probe_existing(s3fs, target)
+    assert existing is not None and existing.complete and (existing.width, existing.height) == (40, 40)
+    hits = result_host.hits["/s3p.png"]
+    assert copy_png(url, s3fs, target, session=session).action is CopyAction.KEPT
+    assert result_host.hits["/s3p.png"] == hits + 1  # headers only: the body was not read
+    assert moto_s3.client.get_object(Bucket=bucket, Key="out/p.png")["Body"].read() == png
+
+    moto_s3.client.put_object(Bucket=bucket, Key="out/p.png", Body=png[:-12])  # a PNG without its end
+    broken = probe_existing(s3fs, target)
+    assert broken is not None and not broken.complete and broken.size == len(png) - 12
+    with pytest.raises(DestinationExistsError):
+        copy_png(url, s3fs, target, session=session)
+    moto_s3.client.put_object(Bucket=bucket, Key="out/p.png", Body=b"")  # empty: a range cannot be read
+    empty = probe_existing(s3fs, target)
+    assert empty is not None and (empty.size, empty.complete) == (0, False)
+    replaced = copy_png(url, s3fs, target, session=session, overwrite="if_different")
+    assert replaced.action is CopyAction.REPLACED
+    assert moto_s3.client.get_object(Bucket=bucket, Key="out/p.png")["Body"].read() == png
+
+
 # -- local files ----------------------------------------------------------------------------------------
 def test_local_reader_never_sees_a_partial_file(
     result_host: ResultHost, session: requests.Session, tmp_path: Path, big_png: bytes
