@@ -177,15 +177,15 @@ def batch_scale_section(fig: dict[str, Any]) -> str:
     )
 
 
-DETECTION_NOTE = (
-    "re-run when the submit operator stopped querying right after the create, which the simulation models"
-)
-
-
-COPY_NOTE = (
-    "re-run when the copy stopped listing the destination to find an absent object and sent images below "
-    "16 MiB in one PUT"
-)
+#: Why a benchmark's figures come from a run of its own, after a change to what it measures (shown in its
+#: section with the run's time). The batch runs name themselves (``parts``).
+RERUN_NOTES = {
+    "detection_latency": "re-run when the submit operator stopped querying right after the create, which "
+    "the simulation models",
+    "copy_memory": "re-run when the copy stopped listing the destination to find an absent object and sent "
+    "images below 16 MiB in one PUT",
+    "worker_slots": "re-run when the submit operator stopped its status check before deferring",
+}
 
 
 def _stamp() -> str:
@@ -195,8 +195,8 @@ def _stamp() -> str:
 
 
 def merge(results: Path, runs: list[Path]) -> None:
-    """Put the figures of separate runs (``--json`` files of ``batch_airflow.py``, ``batch_scale.py``,
-    ``detection_latency.py`` or ``copy_memory.py``) into ``results.json`` and rewrite ``results.md``: the
+    """Put the figures of separate runs (``--json`` files of ``batch_airflow.py``, ``batch_scale.py`` or of
+    a benchmark in ``RERUN_NOTES``) into ``results.json`` and rewrite ``results.md``: the
     Airflow runs take too long to repeat with every other benchmark, so their figures may come from runs of
     their own, each named."""
     saved = json.loads(results.read_text())
@@ -213,12 +213,9 @@ def merge(results: Path, runs: list[Path]) -> None:
         }
     if scale:
         saved["batch_scale"] = {"name": "batch_scale", "parts": scale, "medians": scale[-1]["medians"]}
-    # The detection simulation (seconds, virtual time) re-run alone after a change to what it models.
-    for detection in (f for f in airflow_parts if f["name"] == "detection_latency"):
-        saved["detection_latency"] = {**detection, "generated": _stamp(), "note": DETECTION_NOTE}
-    # The copy benchmark (a minute) re-run alone after a change to the copy.
-    for copy in (f for f in airflow_parts if f["name"] == "copy_memory"):
-        saved["copy_memory"] = {**copy, "generated": _stamp(), "note": COPY_NOTE}
+    # The quicker benchmarks re-run alone after a change to what they measure.
+    for part in (f for f in airflow_parts if f["name"] in RERUN_NOTES):
+        saved[part["name"]] = {**part, "generated": _stamp(), "note": RERUN_NOTES[part["name"]]}
     results.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
     import report
 

@@ -136,6 +136,12 @@ def waiting_section(fig: dict[str, Any]) -> str:
     )
 
 
+def _command(fig: dict[str, Any]) -> str:
+    """The command that made a section's figures, and when and why it ran alone if it did."""
+    alone = f" (a run of its own, {fig['generated']}: {fig['note']})" if fig.get("generated") else ""
+    return f"Command: `{fig['command']}`{alone}\n\n"
+
+
 def copy_section(fig: dict[str, Any]) -> str:
     rows = [
         [
@@ -156,11 +162,10 @@ def copy_section(fig: dict[str, Any]) -> str:
     )
     return (
         "## Copying results: throughput and peak memory\n\n"
-        f"Command: `{fig['command']}`"
-        + (f" (a run of its own, {fig['generated']}: {fig['note']})" if fig.get("generated") else "")
-        + "\n\n"
-        "`stream` = `copying.copy_png` (what the copy operator runs); `naive` = `requests.get(url).content` "
-        "then write; `boto3` = `s3.upload_fileobj` streaming the same HTTP body (reference throughput). "
+        + _command(fig)
+        + "`stream` = `copying.copy_png` (what the copy operator runs); "
+        "`naive` = `requests.get(url).content` then write; `boto3` = `s3.upload_fileobj` streaming the "
+        "same HTTP body (reference throughput). "
         "Each figure is the median of fresh processes; the emulator, moto (S3) and the file server run in "
         f"their own processes. Medians of {fig['medians'][0]['repeats']} repeats.\n\n"
         f"{table}\n\n![copy throughput and memory](plots/copy.png)\n"
@@ -185,10 +190,8 @@ def detection_section(fig: dict[str, Any]) -> str:
     )
     return (
         "## Detection latency and queries per edit\n\n"
-        f"Command: `{fig['command']}`"
-        + (f" (a run of its own, {fig['generated']}: {fig['note']})" if fig.get("generated") else "")
-        + "\n\n"
-        "**A simulation in virtual time**, not a timed run: it drives the real `PollSchedule` "
+        + _command(fig)
+        + "**A simulation in virtual time**, not a timed run: it drives the real `PollSchedule` "
         "(`first_delay`, then `step` on each answer, the trigger's default `poll_interval` stretched to "
         "the wait's fair share of the default `query_budget`, or, from 16 waits, answered by the "
         "pool's list rounds: one PENDING page and `waits / 100` RUNNING pages per round, rounds paced to "
@@ -382,8 +385,8 @@ def worker_slots_section(fig: dict[str, Any]) -> str:
     )
     return (
         "## Worker-slot seconds per edit\n\n"
-        f"Command: `{fig['command']}`\n\n"
-        "A real Airflow deployment (the end-to-end suite's stack: api-server, dag-processor, scheduler "
+        + _command(fig)
+        + "A real Airflow deployment (the end-to-end suite's stack: api-server, dag-processor, scheduler "
         "with the LocalExecutor, triggerer; SQLite) runs DAGs of "
         f"{fig['edits']} parallel edits of {fig['task_seconds']:g} s (emulated). A worker slot is the time "
         "a LocalExecutor worker process is busy with a workload, read from its process title (sampled every "
