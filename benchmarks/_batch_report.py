@@ -182,8 +182,9 @@ def batch_scale_section(fig: dict[str, Any]) -> str:
 RERUN_NOTES = {
     "detection_latency": "re-run when the submit operator stopped querying right after the create, which "
     "the simulation models",
-    "copy_memory": "re-run when the copy stopped listing the destination to find an absent object and sent "
-    "images below 16 MiB in one PUT",
+    "copy_memory": "re-run when the copy to object stores stopped listing the destination to find an absent "
+    "object, looked it up beside the first request, and sent images up to 16 MiB in one PUT from the "
+    "chunks as they arrived",
     "worker_slots": "re-run when the submit operator stopped its status check before deferring",
 }
 

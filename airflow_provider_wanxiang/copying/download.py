@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
@@ -57,7 +58,7 @@ from airflow_provider_wanxiang.copying.policy import (
     keeps_existing,
     probe_existing,
 )
-from airflow_provider_wanxiang.copying.sinks import DEFAULT_BLOCK_SIZE, write_atomically
+from airflow_provider_wanxiang.copying.sinks import DEFAULT_BLOCK_SIZE, is_object_store, write_atomically
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -137,36 +138,59 @@ def copy_png(
         proxies = requests_proxies(proxy_for_url(url, proxy))
     except WanxiangValidationError as err:
         raise DownloadError(f"cannot download from {where}: {err}", retryable=False) from None
-    job = _Job(
-        url=url,
-        fs=fs,
-        path=path,
-        session=session,
-        policy=OverwritePolicy.coerce(overwrite),
-        existing=probe_existing(fs, path),
-        where=where,
-        timeout=timeout,
-        chunk_size=chunk_size,
-        block_size=block_size,
-        proxies=proxies,
-        ends_at=time.monotonic() + deadline,
-        deadline=deadline,
-    )
     mount_deadline_adapter(session)
-    with urllib3_logs_redacted():
+    with urllib3_logs_redacted(), ThreadPoolExecutor(1, thread_name_prefix="wanxiang-probe") as probes:
+        job = _Job(
+            url=url,
+            fs=fs,
+            path=path,
+            session=session,
+            policy=OverwritePolicy.coerce(overwrite),
+            existing=_Existing(probes, fs, path),
+            where=where,
+            timeout=timeout,
+            chunk_size=chunk_size,
+            block_size=block_size,
+            proxies=proxies,
+            ends_at=time.monotonic() + deadline,
+            deadline=deadline,
+        )
         return _copy_with_retries(job, retry)
+
+
+class _Existing:
+    """What was at the destination before the first attempt, looked up while that attempt's request runs.
+
+    On an object store the lookup is a network round trip or three; started beside the download's first
+    request (in a thread: fsspec's sync calls may be made from any thread), it costs nothing whenever the
+    result server takes as long to send its first byte, which OSS, far from the bucket, always does.
+    Nothing is written before the answer is read: the headers' size is compared with it first. A local
+    disk answers at once, in this thread.
+    """
+
+    def __init__(self, probes: ThreadPoolExecutor, fs: Any, path: str) -> None:
+        self._future: Future[ExistingObject | None] | None = None
+        self._value: ExistingObject | None = None
+        if is_object_store(fs):
+            self._future = probes.submit(probe_existing, fs, path)
+        else:
+            self._value = probe_existing(fs, path)
+
+    def get(self) -> ExistingObject | None:
+        """The answer, waiting for it if need be; :class:`DestinationError` if the store could not say."""
+        return self._value if self._future is None else self._future.result()
 
 
 @dataclass(frozen=True)
 class _Job:
-    """One image to copy (``existing`` is what was at ``path`` before the first attempt)."""
+    """One image to copy (``existing`` says what was at ``path`` before the first attempt)."""
 
     url: str = field(repr=False)  # a capability: never in a repr or a message
     fs: Any
     path: str
     session: requests.Session
     policy: OverwritePolicy
-    existing: ExistingObject | None
+    existing: _Existing
     where: str
     timeout: Timeout
     chunk_size: int
@@ -177,12 +201,12 @@ class _Job:
 
 
 def _copy_with_retries(job: _Job, retry: RetryPolicy) -> CopyResult:
-    existing = job.existing
     attempt = 1
     while True:
         try:
             return _copy_once_bounded(job, attempt)
         except ResultExpiredError:
+            existing = job.existing.get()
             if existing is not None and existing.complete and job.policy is not OverwritePolicy.ALWAYS:
                 log.warning(
                     "%s: the result URL has expired; keeping the complete PNG already at %s (%d bytes)",
@@ -228,7 +252,7 @@ def _copy_once_bounded(job: _Job, attempt: int) -> CopyResult:
 
 
 def _copy_once(job: _Job, attempt: int) -> CopyResult:
-    existing, where = job.existing, job.where
+    where = job.where
     try:
         response = job.session.get(
             job.url,
@@ -245,6 +269,7 @@ def _copy_once(job: _Job, attempt: int) -> CopyResult:
     with response:
         raise_for_status(response, where)
         expected = content_length(response)
+        existing = job.existing.get()
         if keeps_existing(existing, expected, job.policy, job.path):
             assert existing is not None
             return CopyResult(CopyAction.KEPT, existing.size, existing.width, existing.height, attempt)

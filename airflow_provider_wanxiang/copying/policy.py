@@ -91,8 +91,8 @@ def probe_existing(fs: Any, path: str) -> ExistingObject | None:
 
     On object stores the header is read first, so an absent object costs one request: ``fs.info`` would
     add a listing (s3fs lists the prefix to tell an absent key from a "directory") to every first copy,
-    which made the probe a fifth of the time of copying a 4 MiB result to S3. A prefix of the same name
-    is no obstacle there: a key and a prefix coexist.
+    ~8 ms against moto on loopback where the ranged read takes 3-5 ms, of a 4 MiB copy's ~40 ms. A prefix
+    of the same name is no obstacle there: a key and a prefix coexist.
 
     :raises DestinationError: when the path is a directory, or the store cannot be read.
     """
