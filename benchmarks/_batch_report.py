@@ -185,7 +185,8 @@ RERUN_NOTES = {
     "copy_memory": "re-run when the copy to object stores stopped listing the destination to find an absent "
     "object, looked it up beside the first request, and sent images up to 16 MiB in one PUT from the "
     "chunks as they arrived",
-    "worker_slots": "re-run when the submit operator stopped its status check before deferring",
+    "worker_slots": "re-run when the submit operator stopped its status check before deferring, with a "
+    "do-nothing task beside it for Airflow's own cost of a workload",
 }
 
 

@@ -8,7 +8,10 @@ DAGs of ``--edits`` parallel edits each, run one after the other:
   the submit (until the task defers), none while the triggerer waits, a second slot to resume and finish;
 - ``blocking``: a ``PythonOperator`` calling the dashscope SDK's ``ImageSynthesis.call`` (create, then its
   own ``wait()`` loop) with ``dashscope.base_http_api_url`` pointed at the emulator: one slot for the
-  whole remote run.
+  whole remote run;
+- ``noop``: a ``PythonOperator`` that returns at once, from a DAG file with the same imports: Airflow's own
+  cost of one workload, which splits the deferrable figure into Airflow's share (two workloads) and the
+  operator's.
 
 What is counted: the time each LocalExecutor worker process is busy with a workload. The executor's worker
 titles itself ``airflow worker -- LocalExecutor: <idle>`` between workloads and with the workload's name
@@ -52,7 +55,10 @@ sys.path.insert(0, str(ROOT))
 
 #: The edit duration the goal is stated for.
 GOAL_EDIT_SECONDS = 60.0
-MODES = ("deferrable", "blocking")
+#: How much longer than its mode's median a busy spell is to count as one of the supervisor's ~5 s stalls
+#: (``[workers] min_heartbeat_interval``, the longest its loop waits in ``select``).
+STALL_SECONDS = 4.0
+MODES = ("deferrable", "blocking", "noop")
 _WORKER_TITLE = "airflow worker -- LocalExecutor"
 
 DAGS = textwrap.dedent(
@@ -107,6 +113,11 @@ DAGS = textwrap.dedent(
              is_paused_upon_creation=False, max_active_tasks=EDITS):
         for index in range(EDITS):
             PythonOperator(task_id=f"edit_{{index}}", python_callable=blocking_edit, op_args=[index])
+
+    with DAG("bench_slots_noop", schedule=None, start_date=START, catchup=False,
+             is_paused_upon_creation=False, max_active_tasks=EDITS):
+        for index in range(EDITS):
+            PythonOperator(task_id=f"edit_{{index}}", python_callable=lambda: None)
     '''
 )
 
@@ -240,7 +251,10 @@ def main() -> int:
         (Path(home) / "dags" / "bench_slot_dags.py").write_text(DAGS.format(edits=args.edits))
         stack.wait_for(
             "the benchmark DAGs to be parsed",
-            lambda: len(stack.query("SELECT dag_id FROM dag WHERE dag_id LIKE 'bench_slots_%'")) == 2 or None,
+            lambda: (
+                len(stack.query("SELECT dag_id FROM dag WHERE dag_id LIKE 'bench_slots_%'")) == len(MODES)
+                or None
+            ),
             timeout=300,
         )
         scheduler = stack.processes["scheduler"].popen.pid
@@ -278,21 +292,36 @@ def main() -> int:
 
 def summarize(runs: list[dict[str, Any]], task_seconds: float) -> list[dict[str, Any]]:
     """Median per mode; the deferrable path's slot time is a fixed cost, so its share of a 60 s edit is
-    ``slot / 60``; the blocking path's grows with the edit (``slot - task_seconds`` is its own overhead)."""
+    ``slot / 60``; the blocking path's grows with the edit (``slot - task_seconds`` is its own overhead);
+    the no-op task edits nothing (no share of an edit), its slot is Airflow's cost of one workload."""
     rows = []
     for mode in MODES:
         mine = [r for r in runs if r["mode"] == mode]
         if not mine:
             continue
         slot = median([r["slot_s_per_edit"] for r in mine])
+        spells = [spell for r in mine for spell in r["spells_s"]]
+        typical = median(spells)
+        # Airflow's task supervisor sometimes holds the slot ~5 s more after its task process is done: a
+        # spell that long past the mode's median is counted as such a stall, and the slot recomputed with
+        # the stalls at the median, so what the operator costs shows apart from that wait.
+        stalled = [spell for spell in spells if spell >= typical + STALL_SECONDS]
+        edits = sum(len(r["spells_s"]) / r["workloads_per_edit"] for r in mine)
         row: dict[str, Any] = {
             "mode": mode,
             "repeats": len(mine),
             "slot_s_per_edit": slot,
+            "spell_median_s": typical,
+            "spells": len(spells),
+            "stalls": len(stalled),
+            "slot_s_per_edit_without_stalls": (sum(spells) - sum(stalled) + typical * len(stalled)) / edits,
             "workloads_per_edit": median([r["workloads_per_edit"] for r in mine]),
             "share_of_remote": slot / task_seconds,
         }
-        if mode == "deferrable":
+        if mode == "noop":
+            row["fixed_overhead_s"] = slot
+            row["share_of_remote"] = row["share_of_60s_edit"] = None
+        elif mode == "deferrable":
             row["fixed_overhead_s"] = slot
             row["share_of_60s_edit"] = slot / GOAL_EDIT_SECONDS
         else:
