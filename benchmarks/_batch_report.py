@@ -215,6 +215,11 @@ def merge(results: Path, runs: list[Path]) -> None:
         }
     if scale:
         saved["batch_scale"] = {"name": "batch_scale", "parts": scale, "medians": scale[-1]["medians"]}
+    # Waiting-cost runs at one N that look at the loop's worst lag (garbage collection, with and without
+    # gc.freeze()): kept beside the full waiting-cost run, which they do not replace.
+    gc_runs = [f for f in airflow_parts if f["name"] == "waiting_cost"]
+    if gc_runs:
+        saved["waiting_gc"] = {"name": "waiting_gc", "parts": gc_runs, "generated": _stamp()}
     # The quicker benchmarks re-run alone after a change to what they measure.
     for part in (f for f in airflow_parts if f["name"] in RERUN_NOTES):
         saved[part["name"]] = {**part, "generated": _stamp(), "note": RERUN_NOTES[part["name"]]}

@@ -17,8 +17,11 @@ All poll every ``--poll-interval`` seconds (ours may stretch that to keep within
 warm-up of 1.5 intervals (every wait started), for ``--window`` seconds the child measures: CPU time of its
 process per poll (a poll is one wait learning its task's status: a request at the emulator for the others,
 a status answer of our pool, from a list page or a GET, for ours), RSS growth per wait (from before the
-waits were created to the end of the window), event-loop lag (a 10 ms sleep's overshoot; p50/p99/max)
-and queries/s (requests at the emulator) against the account's 20 QPS query limit (the emulator's limit
+waits were created to the end of the window), event-loop lag (a 10 ms sleep's overshoot; p50/p99/max),
+the longest full garbage collection (generation 2; it walks every tracked object of the process, the
+waits' and the imports' alike) with the count of tracked objects (before the waits and at the end), and
+queries/s (requests at the
+emulator) against the account's 20 QPS query limit (the emulator's limit
 is OFF here so the figure is what each waiter asks for, not what it is let through). The
 orchestrating process counts the TCP connections to the emulator held during the child's life (its
 ``/proc/net/tcp``, every 0.5 s, peak): sampling inside the child would take the GIL from the loop measured.
@@ -26,6 +29,11 @@ orchestrating process counts the TCP connections to the emulator held during the
 Usage::
 
     python benchmarks/waiting_cost.py [--n 100 1000 5000] [--repeats 3] [--poll-interval 5] [--window 10]
+        [--gc-freeze]
+
+``--gc-freeze`` moves every object alive once the waits have started out of the collector's reach
+(``gc.freeze()``, what Airflow's executors and DAG processor do before they fork; the triggerer does not)
+before the window: what the loop's worst lag is without full collections walking them.
 """
 
 from __future__ import annotations
@@ -171,6 +179,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         await unused.close()
 
     gc.collect()
+    tracked_before = len(gc.get_objects())
     rss_before = rss_bytes()
     coroutines, shared = _waiters(args.mode, ids, f"{args.url}/api/v1", args.poll_interval, args.key)
     tasks = [asyncio.create_task(c) for c in coroutines]
@@ -181,6 +190,15 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
 
     lags: list[float] = []
     stop = asyncio.Event()
+    full_collections: list[float] = []
+    collection_started = 0.0
+
+    def on_collection(phase: str, info: dict[str, Any]) -> None:
+        nonlocal collection_started
+        if phase == "start":
+            collection_started = time.perf_counter()
+        elif info["generation"] == 2:
+            full_collections.append(time.perf_counter() - collection_started)
 
     async def monitor() -> None:
         while not stop.is_set():
@@ -191,6 +209,9 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     # Ours answers its waits in rounds of list pages (seconds apart with thousands of tasks): the window
     # starts as a round ends and closes when the first round after --window ends, so it holds whole rounds.
     await _round_end(args.mode)
+    if args.gc_freeze:
+        gc.freeze()
+    gc.callbacks.append(on_collection)
     before = await asyncio.to_thread(stats)
     checks_before = _checks(args.mode)
     cpu_before, wall_before = _cpu(), time.perf_counter()
@@ -199,6 +220,7 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
     await _round_end(args.mode)
     stop.set()
     await lag_task
+    gc.callbacks.remove(on_collection)
     cpu, wall = _cpu() - cpu_before, time.perf_counter() - wall_before
     checks_after = _checks(args.mode)
     after = await asyncio.to_thread(stats)
@@ -230,6 +252,10 @@ async def _measure(args: argparse.Namespace) -> dict[str, Any]:
         "lag_p99_ms": 1000 * lags[min(len(lags) - 1, int(len(lags) * 0.99))],
         "lag_max_ms": 1000 * lags[-1],
         "finished_early": finished,
+        "gc_full_collections": len(full_collections),
+        "gc_full_max_ms": 1000 * max(full_collections, default=0.0),
+        "gc_tracked_objects": len(gc.get_objects()),
+        "gc_tracked_before_waits": tracked_before,
     }
 
 
@@ -289,6 +315,9 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=5.0)
     parser.add_argument("--window", type=float, default=10.0, help="measured seconds, after the warm-up")
     parser.add_argument("--json", help="write the figures here (for benchmarks/run.py)")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() once the waits have started (see above)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -335,7 +364,7 @@ def main() -> int:
 
         header = (
             f"{'waiter':<12}{'N':>6}{'ms CPU/poll':>13}{'KiB/wait':>10}{'sockets':>9}"
-            f"{'lag p50':>9}{'p99':>8}{'max ms':>8}{'polls/s':>9}{'q/s':>9}"
+            f"{'lag p50':>9}{'p99':>8}{'max ms':>8}{'polls/s':>9}{'q/s':>9}{'full GC ms':>11}{'tracked':>9}"
         )
         print(header)
         print("-" * len(header), flush=True)
@@ -348,6 +377,7 @@ def main() -> int:
                                 sys.executable, __file__, "--child", "--mode", mode, "--n", str(n),
                                 "--url", emulator.url, "--ids", str(ids_files[n]), "--key", keys[n],
                                 "--poll-interval", str(args.poll_interval), "--window", str(args.window),
+                                *(["--gc-freeze"] if args.gc_freeze else []),
                             ],
                             stdout=out, stderr=err, text=True, env=environment(keys[n]),
                         )  # fmt: skip
@@ -368,7 +398,8 @@ def main() -> int:
                         f"{mode:<12}{n:>6}{figures['cpu_ms_per_poll']:>13.3f}{figures['rss_kib_per_wait']:>10.1f}"
                         f"{figures['sockets_held']:>9}{figures['lag_p50_ms']:>9.1f}{figures['lag_p99_ms']:>8.1f}"
                         f"{figures['lag_max_ms']:>8.1f}{figures['polls_per_s']:>9.1f}"
-                        f"{figures['queries_per_s']:>9.1f}",
+                        f"{figures['queries_per_s']:>9.1f}{figures['gc_full_max_ms']:>11.1f}"
+                        f"{figures['gc_tracked_objects']:>9}",
                         flush=True,
                     )
     write_figures(
@@ -378,6 +409,7 @@ def main() -> int:
             "command": command,
             "poll_interval_s": args.poll_interval,
             "window_s": args.window,
+            "gc_freeze": args.gc_freeze,
             "account_qps": ACCOUNT_QPS,
             "runs": runs,
             "medians": summarize(runs),
@@ -395,6 +427,9 @@ METRICS = (
     "lag_p99_ms",
     "lag_max_ms",
     "queries_per_s",
+    "gc_full_max_ms",
+    "gc_tracked_objects",
+    "gc_tracked_before_waits",
 )
 
 
